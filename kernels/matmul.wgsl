@@ -1,0 +1,78 @@
+// C[m, c_off + n] = act(sum_k A[m, k] * B(k, n) + bias[n]) for m < M, n < N.
+//   A: [M, K] with row stride lda.  B(k, n) = B[k * ldb + n] (NN: HF Conv1D weights [in, out])
+//   or B[n * ldb + k] (NT, pipeline constant TRANS_B: token embeddings [V, D] for the unembedding).
+//   C: row stride ldc, first column c_off (so vocabulary chunks write into one logits row).
+// Variant 1: 8x8 threads, a 4x4 register tile each (named vec4 accumulators), no workgroup
+// memory — the shape that runs best on lavapipe. Launch (ceil(N / 32), ceil(M / 32)).
+
+override TRANS_B: bool = false;
+
+struct Params {
+  m: u32,
+  n: u32,
+  k: u32,
+  lda: u32,
+  ldb: u32,
+  ldc: u32,
+  c_off: u32,
+  flags: u32,  // bit 0: add bias; bit 1: apply gelu_new
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+
+fn load_a(m: u32, k: u32) -> f32 {
+  if (m < p.m && k < p.k) { return a[m * p.lda + k]; }
+  return 0.0;
+}
+
+fn load_b(k: u32, n: u32) -> f32 {
+  if (k < p.k && n < p.n) {
+    if (TRANS_B) { return b[n * p.ldb + k]; }
+    return b[k * p.ldb + n];
+  }
+  return 0.0;
+}
+
+fn gelu_new(x: f32) -> f32 {
+  let u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
+  let t = 1.0 - 2.0 / (exp(2.0 * clamp(u, -30.0, 30.0)) + 1.0);
+  return 0.5 * x * (1.0 + t);
+}
+
+fn store_row(m: u32, n0: u32, v: vec4<f32>) {
+  if (m >= p.m) { return; }
+  for (var j = 0u; j < 4u; j = j + 1u) {
+    let n = n0 + j;
+    if (n < p.n) {
+      var y = v[j];
+      if ((p.flags & 1u) != 0u) { y = y + bias[n]; }
+      if ((p.flags & 2u) != 0u) { y = gelu_new(y); }
+      c[m * p.ldc + p.c_off + n] = y;
+    }
+  }
+}
+
+@compute @workgroup_size(8, 8)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let m0 = wg.y * 32u + lid.y * 4u;
+  let n0 = wg.x * 32u + lid.x * 4u;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var k = 0u; k < p.k; k = k + 1u) {
+    let bv = vec4<f32>(load_b(k, n0), load_b(k, n0 + 1u), load_b(k, n0 + 2u), load_b(k, n0 + 3u));
+    acc0 = fma(vec4<f32>(load_a(m0, k)), bv, acc0);
+    acc1 = fma(vec4<f32>(load_a(m0 + 1u, k)), bv, acc1);
+    acc2 = fma(vec4<f32>(load_a(m0 + 2u, k)), bv, acc2);
+    acc3 = fma(vec4<f32>(load_a(m0 + 3u, k)), bv, acc3);
+  }
+  store_row(m0, n0, acc0);
+  store_row(m0 + 1u, n0, acc1);
+  store_row(m0 + 2u, n0, acc2);
+  store_row(m0 + 3u, n0, acc3);
+}

@@ -1,0 +1,7 @@
+/**
+ * GPU runtime: device acquisition, pipeline cache, buffer pool, deferred launches.
+ * @module
+ */
+export * from "./device.ts";
+export * from "./context.ts";
+export * from "./pool.ts";

@@ -1,0 +1,63 @@
+/**
+ * A pool of storage buffers keyed by size, so a forward pass or a sweep reuses the buffers of
+ * the previous one instead of allocating anew.
+ * @module
+ */
+
+const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** Reusable storage buffers, bucketed by size rounded up to 256 bytes. */
+export class BufferPool {
+  #device: GPUDevice;
+  #free = new Map<number, GPUBuffer[]>();
+  #freeBytes = 0;
+  /** Pooled bytes kept at most; releases beyond this destroy the buffer. */
+  maxFreeBytes: number;
+
+  /** A pool on `device` keeping at most `maxFreeBytes` (default 1 GiB) of idle buffers. */
+  constructor(device: GPUDevice, maxFreeBytes = 1 << 30) {
+    this.#device = device;
+    this.maxFreeBytes = maxFreeBytes;
+  }
+
+  /** A storage buffer of at least `bytes` bytes (contents undefined). */
+  acquire(bytes: number): GPUBuffer {
+    const size = bucket(bytes);
+    const list = this.#free.get(size);
+    const b = list?.pop();
+    if (b) {
+      this.#freeBytes -= size;
+      return b;
+    }
+    return this.#device.createBuffer({ size, usage: STORAGE });
+  }
+
+  /** Give a buffer back for reuse. */
+  release(buffer: GPUBuffer): void {
+    const size = buffer.size;
+    if (this.#freeBytes + size > this.maxFreeBytes) {
+      buffer.destroy();
+      return;
+    }
+    let list = this.#free.get(size);
+    if (!list) this.#free.set(size, list = []);
+    list.push(buffer);
+    this.#freeBytes += size;
+  }
+
+  /** Bytes held idle in the pool. */
+  get idleBytes(): number {
+    return this.#freeBytes;
+  }
+
+  /** Destroy every idle buffer. */
+  clear(): void {
+    for (const list of this.#free.values()) for (const b of list) b.destroy();
+    this.#free.clear();
+    this.#freeBytes = 0;
+  }
+}
+
+function bucket(bytes: number): number {
+  return Math.max(256, Math.ceil(bytes / 256) * 256);
+}

@@ -1,0 +1,38 @@
+/**
+ * The WGSL kernels of the model, as {@linkcode Kernel} descriptors (source imported as text).
+ * @module
+ */
+
+import type { Kernel } from "../gpu/context.ts";
+import addSrc from "../../kernels/add.wgsl" with { type: "text" };
+import attentionSrc from "../../kernels/attention.wgsl" with { type: "text" };
+import elementwiseSrc from "../../kernels/elementwise.wgsl" with { type: "text" };
+import gatherSrc from "../../kernels/gather.wgsl" with { type: "text" };
+import interveneSrc from "../../kernels/intervene.wgsl" with { type: "text" };
+import layernormSrc from "../../kernels/layernorm.wgsl" with { type: "text" };
+import matmulSrc from "../../kernels/matmul.wgsl" with { type: "text" };
+import softmaxSrc from "../../kernels/softmax.wgsl" with { type: "text" };
+
+/** Kernels by name. */
+export const KERNELS = {
+  add: { name: "add", code: addSrc },
+  scale: { name: "scale", code: elementwiseSrc, entryPoint: "scale" },
+  gelu: { name: "gelu", code: elementwiseSrc, entryPoint: "gelu" },
+  layerNorm: { name: "layer_norm", code: layernormSrc },
+  matmul: { name: "matmul", code: matmulSrc, constants: { TRANS_B: 0 } },
+  matmulTransB: { name: "matmul_nt", code: matmulSrc, constants: { TRANS_B: 1 } },
+  attend: { name: "attention", code: attentionSrc, entryPoint: "attend" },
+  zFromPattern: { name: "attention_z", code: attentionSrc, entryPoint: "z_from_pattern" },
+  embed: { name: "embed", code: gatherSrc, entryPoint: "embed" },
+  gatherPositions: { name: "gather_positions", code: gatherSrc, entryPoint: "positions" },
+  intervene: { name: "intervene", code: interveneSrc },
+  logSoftmax: { name: "log_softmax", code: softmaxSrc, entryPoint: "log_softmax" },
+  tokenStats: { name: "token_stats", code: softmaxSrc, entryPoint: "token_stats" },
+} as const satisfies Record<string, Kernel>;
+
+/** Split `n` workgroups over x and y so neither exceeds `max`: returns [nx, ny]. */
+export function grid(n: number, max = 65535): [number, number] {
+  if (n <= max) return [Math.max(1, n), 1];
+  const ny = Math.ceil(n / max);
+  return [Math.ceil(n / ny), ny];
+}

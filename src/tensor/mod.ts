@@ -1,0 +1,8 @@
+/**
+ * Typed tensors on the GPU and the operations the model needs.
+ * @module
+ */
+export * from "./tensor.ts";
+export * from "./ops.ts";
+export * from "./reference.ts";
+export { grid, KERNELS } from "./kernels.ts";

@@ -1,0 +1,360 @@
+/**
+ * Tensor operations: each records one kernel launch (nothing runs until a flush or a readback).
+ * Outputs are new pooled tensors unless an `out` tensor is given.
+ * @module
+ */
+
+import { params } from "../gpu/context.ts";
+import { InvalidArgumentError, ShapeError } from "../errors.ts";
+import { grid, KERNELS } from "./kernels.ts";
+import { type Shape, Tensor } from "./tensor.ts";
+
+function same(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function fmt(s: Shape): string {
+  return `[${s.join(", ")}]`;
+}
+
+function outOrNew(out: Tensor | undefined, like: Tensor, shape: Shape): Tensor {
+  if (out) {
+    if (out.size !== shape.reduce((a, b) => a * b, 1)) {
+      throw new ShapeError(`Output has shape "${fmt(out.shape)}", expected "${fmt(shape)}"`);
+    }
+    return out;
+  }
+  return Tensor.empty(like.gpu, shape);
+}
+
+/** Options for {@linkcode matmul}. */
+export interface MatmulOptions {
+  /** Bias [N] added to every row. */
+  bias?: Tensor;
+  /** Apply gelu_new after the bias (fused). */
+  gelu?: boolean;
+  /** `w` is [N, K] (token-embedding layout, unembedding) instead of [K, N] (HF Conv1D). */
+  transposeW?: boolean;
+  /** Write into this tensor (row stride `outRowStride`, first column `outColumn`). */
+  out?: Tensor;
+  /** Row stride of `out` in elements (default N). */
+  outRowStride?: number;
+  /** First column of `out` written (default 0). */
+  outColumn?: number;
+}
+
+/**
+ * `x @ w (+ bias)(, gelu)`: x [M, K], w [K, N] (or [N, K] with `transposeW`) → [M, N].
+ *
+ * @example
+ * ```ts ignore
+ * const y = matmul(x, w, { bias: b }); // x [M, K], w [K, N] → y [M, N]
+ * ```
+ */
+export function matmul(x: Tensor, w: Tensor, options: MatmulOptions = {}): Tensor {
+  const K = x.shape[x.shape.length - 1];
+  const M = x.size / Math.max(1, K);
+  const [wr, wc] = [w.shape[0], w.shape[w.shape.length - 1]];
+  const N = options.transposeW ? wr : wc;
+  const wK = options.transposeW ? wc : wr;
+  if (w.shape.length !== 2 || wK !== K) {
+    throw new ShapeError(
+      `Cannot multiply "${fmt(x.shape)}" by "${fmt(w.shape)}"${
+        options.transposeW ? " (transposed)" : ""
+      }`,
+    );
+  }
+  if (options.bias && options.bias.size !== N) {
+    throw new ShapeError(`Bias has "${options.bias.size}" elements, expected ${N}`);
+  }
+  const ldc = options.outRowStride ?? N;
+  const col = options.outColumn ?? 0;
+  let out: Tensor;
+  if (options.out) {
+    out = options.out;
+    if (col + N > ldc || out.size < (M - 1) * ldc + col + N) {
+      throw new ShapeError(`Output "${fmt(out.shape)}" cannot hold a [${M}, ${N}] block`);
+    }
+  } else out = Tensor.empty(x.gpu, [...x.shape.slice(0, -1), N]);
+  const flags = (options.bias ? 1 : 0) | (options.gelu ? 2 : 0);
+  x.gpu.dispatch({
+    kernel: options.transposeW ? KERNELS.matmulTransB : KERNELS.matmul,
+    params: params(M, N, K, K, options.transposeW ? K : N, ldc, col, flags),
+    buffers: [x.range, w.range, (options.bias ?? w).range, out.range],
+    workgroups: [Math.ceil(N / 32), Math.ceil(M / 32)],
+    flops: 2 * M * N * K,
+    bytes: 4 * (M * K + K * N + M * N),
+  });
+  return out;
+}
+
+/** Layer norm over the last dimension: x [..., D], g [D], b [D] → [..., D]. */
+export function layerNorm(
+  x: Tensor,
+  g: Tensor,
+  b: Tensor,
+  options: { eps?: number; out?: Tensor } = {},
+): Tensor {
+  const D = x.shape[x.shape.length - 1];
+  if (g.size !== D || b.size !== D) {
+    throw new ShapeError(`Layer norm of width ${D} got weights of "${g.size}" and "${b.size}"`);
+  }
+  const rows = x.size / D;
+  const out = outOrNew(options.out, x, x.shape);
+  const [nx, ny] = grid(rows);
+  x.gpu.dispatch({
+    kernel: KERNELS.layerNorm,
+    params: params(rows, D, nx, { f: options.eps ?? 1e-5 }),
+    buffers: [x.range, g.range, b.range, out.range],
+    workgroups: [nx, ny],
+    flops: 8 * x.size,
+    bytes: 8 * x.size,
+  });
+  return out;
+}
+
+function flat(x: Tensor): [number, number] {
+  return grid(Math.ceil(x.size / 256));
+}
+
+/** `a + b`, where b is a or broadcast over the leading dimensions of a (b's size divides a's). */
+export function add(a: Tensor, b: Tensor, out?: Tensor): Tensor {
+  if (b.size === 0 || a.size % b.size !== 0 || !same(a.shape.slice(-b.shape.length), b.shape)) {
+    throw new ShapeError(`Cannot add "${fmt(b.shape)}" to "${fmt(a.shape)}"`);
+  }
+  const o = outOrNew(out, a, a.shape);
+  const [nx, ny] = flat(a);
+  a.gpu.dispatch({
+    kernel: KERNELS.add,
+    params: params(a.size, b.size, nx, 0),
+    buffers: [a.range, b.range, o.range],
+    workgroups: [nx, ny],
+    flops: a.size,
+    bytes: 12 * a.size,
+  });
+  return o;
+}
+
+/** `alpha * x`. */
+export function scale(x: Tensor, alpha: number, out?: Tensor): Tensor {
+  const o = outOrNew(out, x, x.shape);
+  const [nx, ny] = flat(x);
+  x.gpu.dispatch({
+    kernel: KERNELS.scale,
+    params: params(x.size, x.size, nx, { f: alpha }),
+    buffers: [x.range, o.range],
+    workgroups: [nx, ny],
+    flops: x.size,
+    bytes: 8 * x.size,
+  });
+  return o;
+}
+
+/** gelu_new (GPT-2's tanh approximation), elementwise. */
+export function gelu(x: Tensor, out?: Tensor): Tensor {
+  const o = outOrNew(out, x, x.shape);
+  const [nx, ny] = flat(x);
+  x.gpu.dispatch({
+    kernel: KERNELS.gelu,
+    params: params(x.size, x.size, nx, { f: 0 }),
+    buffers: [x.range, o.range],
+    workgroups: [nx, ny],
+    flops: 10 * x.size,
+    bytes: 8 * x.size,
+  });
+  return o;
+}
+
+/** Options for {@linkcode attention}. */
+export interface AttentionOptions {
+  /** Number of heads. */
+  heads: number;
+  /** Score scale (default 1 / sqrt(head size)). */
+  scale?: number;
+  /** Write the attention probabilities here ([B, H, T, T]). */
+  pattern?: Tensor;
+  /** Output z [B, T, D]. */
+  out?: Tensor;
+}
+
+/**
+ * Causal multi-head attention from the fused projection qkv [B, T, 3D] → z [B, T, D]
+ * (heads concatenated), optionally writing the probabilities [B, H, T, T].
+ */
+export function attention(qkv: Tensor, options: AttentionOptions): Tensor {
+  if (qkv.shape.length !== 3 || qkv.shape[2] % 3 !== 0) {
+    throw new ShapeError(`Attention expects qkv [B, T, 3D], got "${fmt(qkv.shape)}"`);
+  }
+  const [B, T, D3] = qkv.shape;
+  const D = D3 / 3;
+  const H = options.heads;
+  if (D % H !== 0) throw new ShapeError(`Width ${D} is not divisible by ${H} heads`);
+  if (T > 1024) {
+    throw new InvalidArgumentError(
+      `Attention supports at most 1024 positions, got "${T}"`,
+      "Use a shorter text or a sliding window",
+    );
+  }
+  const dh = D / H;
+  const z = outOrNew(options.out, qkv, [B, T, D]);
+  if (options.pattern && options.pattern.size !== B * H * T * T) {
+    throw new ShapeError(
+      `Pattern has shape "${fmt(options.pattern.shape)}", expected [B, H, T, T]`,
+    );
+  }
+  const pattern = options.pattern ?? z;
+  qkv.gpu.dispatch({
+    kernel: KERNELS.attend,
+    params: params(T, H, dh, D, { f: options.scale ?? 1 / Math.sqrt(dh) }, options.pattern ? 1 : 0),
+    buffers: [qkv.range, pattern.range, z.range],
+    workgroups: [T, H, B],
+    flops: 2 * B * H * T * T * dh,
+    bytes: 4 * (B * T * 3 * D + B * T * D + (options.pattern ? B * H * T * T : 0)),
+  });
+  return z;
+}
+
+/** z [B, T, D] from attention probabilities [B, H, T, T] and the values in qkv [B, T, 3D]. */
+export function attentionFromPattern(
+  qkv: Tensor,
+  pattern: Tensor,
+  options: { heads: number; out?: Tensor },
+): Tensor {
+  const [B, T, D3] = qkv.shape;
+  const D = D3 / 3;
+  const H = options.heads;
+  const z = outOrNew(options.out, qkv, [B, T, D]);
+  qkv.gpu.dispatch({
+    kernel: KERNELS.zFromPattern,
+    params: params(T, H, D / H, D, { f: 1 }, 0),
+    buffers: [qkv.range, pattern.range, z.range],
+    workgroups: [T, H, B],
+    flops: B * H * T * T * (D / H),
+    bytes: 4 * (B * T * 4 * D + B * H * T * T),
+  });
+  return z;
+}
+
+/**
+ * Token-embedding gather: out[r] = table[ids[r]] for ids [R] (u32). `chunks` are row ranges of
+ * the table, each bound separately (an embedding can exceed one storage binding).
+ */
+export function embed(
+  ids: Tensor<"u32">,
+  chunks: { table: Tensor; row0: number }[],
+  out: Tensor,
+): Tensor {
+  const D = out.shape[out.shape.length - 1];
+  const n = ids.size * D;
+  const [nx, ny] = grid(Math.ceil(n / 256));
+  for (const { table, row0 } of chunks) {
+    ids.gpu.dispatch({
+      kernel: KERNELS.embed,
+      params: params(n, D, row0, table.shape[0], 0, 0, 0, nx),
+      buffers: [ids.range, table.range, out.range],
+      workgroups: [nx, ny],
+      bytes: 8 * n,
+    });
+  }
+  return out;
+}
+
+/**
+ * Keep the rows of chosen positions: x [B, T, D], positions [P] (u32) → out[offset ...] as
+ * [B, P, D] starting at element `outOffset` of `out`.
+ */
+export function gatherPositions(
+  x: Tensor,
+  positions: Tensor<"u32">,
+  out: Tensor,
+  outOffset = 0,
+): void {
+  const [B, T, D] = x.shape;
+  const P = positions.size;
+  const n = B * P * D;
+  if (outOffset + n > out.size) {
+    throw new ShapeError(`Output of ${out.size} elements cannot hold ${n} at ${outOffset}`);
+  }
+  const [nx, ny] = grid(Math.ceil(n / 256));
+  x.gpu.dispatch({
+    kernel: KERNELS.gatherPositions,
+    params: params(n, D, 0, 0, T, P, outOffset, nx),
+    buffers: [positions.range, x.range, out.range],
+    workgroups: [nx, ny],
+    bytes: 8 * n,
+  });
+}
+
+/** Options for {@linkcode logSoftmax}. */
+export interface SoftmaxOptions {
+  /** Divide logits by this first (default 1). */
+  temperature?: number;
+  /** Write probabilities instead of log-probabilities. */
+  probabilities?: boolean;
+  /** Output [R, V]. */
+  out?: Tensor;
+}
+
+function checkTemperature(t: number): void {
+  if (!(t > 0) || !Number.isFinite(t)) {
+    throw new InvalidArgumentError(
+      `Temperature must be a positive number, got "${t}"`,
+      "Use a temperature such as 0.5, 1 or 2",
+    );
+  }
+}
+
+/** Row-wise stable log-softmax (or softmax) over the last dimension: x [..., V] → [..., V]. */
+export function logSoftmax(x: Tensor, options: SoftmaxOptions = {}): Tensor {
+  const t = options.temperature ?? 1;
+  checkTemperature(t);
+  const V = x.shape[x.shape.length - 1];
+  const rows = x.size / V;
+  const out = outOrNew(options.out, x, x.shape);
+  const [nx, ny] = grid(rows);
+  x.gpu.dispatch({
+    kernel: KERNELS.logSoftmax,
+    params: params(rows, V, nx, options.probabilities ? 1 : 0, { f: 1 / t }),
+    buffers: [x.range, x.range, out.range],
+    workgroups: [nx, ny],
+    flops: 5 * x.size,
+    bytes: 12 * x.size,
+  });
+  return out;
+}
+
+/**
+ * Per-row next-token statistics: logits [R, V], targets [R] (u32; >= V for none) →
+ * [R, 5] = (log p(target), rank (1 = top, 0 = no target), entropy (nats), max, logsumexp),
+ * all at the given temperature. Writes into `out` at row `outRow` when given.
+ */
+export function tokenStats(
+  logits: Tensor,
+  targets: Tensor<"u32">,
+  options: { temperature?: number; out?: Tensor; outRow?: number } = {},
+): Tensor {
+  const t = options.temperature ?? 1;
+  checkTemperature(t);
+  const V = logits.shape[logits.shape.length - 1];
+  const rows = logits.size / V;
+  if (targets.size !== rows) {
+    throw new ShapeError(`Token stats of ${rows} rows got "${targets.size}" targets`);
+  }
+  const outRow = options.outRow ?? 0;
+  const out = options.out ?? Tensor.empty(logits.gpu, [rows, 5]);
+  if (out.size < (outRow + rows) * 5) {
+    throw new ShapeError(
+      `Token stats output "${fmt(out.shape)}" cannot hold rows ${outRow}+${rows}`,
+    );
+  }
+  const [nx, ny] = grid(rows);
+  logits.gpu.dispatch({
+    kernel: KERNELS.tokenStats,
+    params: params(rows, V, nx, 0, { f: 1 / t }, outRow),
+    buffers: [logits.range, targets.range, out.range],
+    workgroups: [nx, ny],
+    flops: 6 * logits.size,
+    bytes: 8 * logits.size,
+  });
+  return out;
+}
