@@ -4,7 +4,9 @@
 //              it is bound a chunk at a time); other rows are left untouched.
 //   positions: out[out_off + (b * P + q) * D + c] = x[(b * T + pos[q]) * D + c]: keep the hidden
 //              states of chosen positions of every sequence.
-// Both: one thread per output element, launch ceil(n / 256) over x (and y above the limit).
+//   columns:   out[r * d + c] = src[r * row0 + chunk_rows + c]: a column block of a strided matrix
+//              (row0 holds the source row stride, chunk_rows the first column; q, k, v of qkv).
+// All: one thread per output element, launch ceil(n / 256) over x (and y above the limit).
 
 struct Params {
   n: u32,          // output elements of this launch
@@ -43,4 +45,14 @@ fn positions(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
   let q = rq % p.np;
   let b = rq / p.np;
   out[p.out_off + i] = src[(b * p.t + index[q]) * p.d + c];
+}
+
+@compute @workgroup_size(256)
+fn columns(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  _ = index[0];  // keep the shared bind group layout (auto layouts drop unused bindings)
+  let i = (wg.y * p.nx + wg.x) * 256u + lid;
+  if (i >= p.n) { return; }
+  let r = i / p.d;
+  let c = i % p.d;
+  out[i] = src[r * p.row0 + p.chunk_rows + c];
 }

@@ -2,8 +2,8 @@
 //   x[row * stride + c0 + col] for row < rows, col < cols, where the row's position
 //   (row % t) is selected by pos_mask and the head (col / head_dim, or (row / t) % heads for
 //   attention patterns [B, H, T, T]) by the head_mask bits.
-// Modes: 0 scale by alpha, 1 add value[row * v_stride + col] * alpha, 2 set to
-// value[row * v_stride + col], 3 zero. v_stride = 0 broadcasts one vector over rows.
+// Modes: 0 scale by alpha, 1 add value[v_off + row * v_stride + col] * alpha, 2 set to
+// value[v_off + row * v_stride + col], 3 zero. v_stride = 0 broadcasts one vector over rows.
 // Launch ceil(rows * cols / 256) over x (and y above the limit).
 
 struct Params {
@@ -19,6 +19,7 @@ struct Params {
   v_stride: u32,
   nx: u32,
   alpha: f32,
+  v_off: u32,       // first element of value used
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -37,7 +38,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   if (p.head_dim == 0u) { head = (row / p.t) % p.heads; } else { head = col / p.head_dim; }
   if (((p.head_mask >> head) & 1u) == 0u) { return; }
   let k = row * p.stride + p.c0 + col;
-  let v = row * p.v_stride + col;
+  let v = p.v_off + row * p.v_stride + col;
   switch p.mode {
     case 0u: { x[k] = x[k] * p.alpha; }
     case 1u: { x[k] = x[k] + p.alpha * value[v]; }

@@ -109,6 +109,7 @@ export class Gpu {
   readonly pool: BufferPool;
   #pipelines = new Map<string, GPUComputePipeline>();
   #ops: Op[] = [];
+  #retired: GPUBuffer[] = [];
   #lost = false;
   #profile: KernelTiming[] | null = null;
   #owned: boolean;
@@ -117,7 +118,7 @@ export class Gpu {
   constructor(device: GPUDevice, caps?: GpuCapabilities, owned = false) {
     this.device = device;
     this.caps = caps ?? capsFromDevice(device);
-    this.pool = new BufferPool(device);
+    this.pool = new BufferPool(device, 1 << 30, (b) => this.retire(b));
     this.#owned = owned;
     device.lost?.then(() => this.#lost = true);
   }
@@ -172,6 +173,15 @@ export class Gpu {
   /** Record a buffer-to-buffer copy. */
   copy(src: BufferRange, dst: BufferRange): void {
     this.#ops.push({ kind: "copy", src, dst });
+  }
+
+  /**
+   * Destroy a buffer once the launches recorded so far are submitted (a buffer destroyed before
+   * the submission that uses it would invalidate it).
+   */
+  retire(buffer: GPUBuffer): void {
+    if (this.#ops.length === 0) buffer.destroy();
+    else this.#retired.push(buffer);
   }
 
   /** Number of launches recorded and not yet submitted. */
@@ -238,6 +248,8 @@ export class Gpu {
     }
     const ops = this.#ops;
     this.#ops = [];
+    const retired = this.#retired;
+    this.#retired = [];
     const device = this.device;
     const dispatches = ops.filter((o) => o.kind === "dispatch").map((o) => o.d);
     const uniform = this.#uniforms(dispatches);
@@ -352,6 +364,7 @@ export class Gpu {
       }
     }
     device.queue.submit([enc.finish()]);
+    for (const b of retired) b.destroy();
     const oom = await device.popErrorScope();
     const invalid = await device.popErrorScope();
     if (oom || invalid) {

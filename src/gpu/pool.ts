@@ -14,10 +14,20 @@ export class BufferPool {
   /** Pooled bytes kept at most; releases beyond this destroy the buffer. */
   maxFreeBytes: number;
 
-  /** A pool on `device` keeping at most `maxFreeBytes` (default 1 GiB) of idle buffers. */
-  constructor(device: GPUDevice, maxFreeBytes = 1 << 30) {
+  #destroy: (b: GPUBuffer) => void;
+
+  /**
+   * A pool on `device` keeping at most `maxFreeBytes` (default 1 GiB) of idle buffers; buffers
+   * beyond that go to `destroy` (default: destroyed at once).
+   */
+  constructor(
+    device: GPUDevice,
+    maxFreeBytes = 1 << 30,
+    destroy: (b: GPUBuffer) => void = (b) => b.destroy(),
+  ) {
     this.#device = device;
     this.maxFreeBytes = maxFreeBytes;
+    this.#destroy = destroy;
   }
 
   /** A storage buffer of at least `bytes` bytes (contents undefined). */
@@ -36,7 +46,7 @@ export class BufferPool {
   release(buffer: GPUBuffer): void {
     const size = buffer.size;
     if (this.#freeBytes + size > this.maxFreeBytes) {
-      buffer.destroy();
+      this.#destroy(buffer);
       return;
     }
     let list = this.#free.get(size);

@@ -25,6 +25,7 @@ export const KERNELS = {
   zFromPattern: { name: "attention_z", code: attentionSrc, entryPoint: "z_from_pattern" },
   embed: { name: "embed", code: gatherSrc, entryPoint: "embed" },
   gatherPositions: { name: "gather_positions", code: gatherSrc, entryPoint: "positions" },
+  columns: { name: "columns", code: gatherSrc, entryPoint: "columns" },
   intervene: { name: "intervene", code: interveneSrc },
   logSoftmax: { name: "log_softmax", code: softmaxSrc, entryPoint: "log_softmax" },
   tokenStats: { name: "token_stats", code: softmaxSrc, entryPoint: "token_stats" },

@@ -104,7 +104,7 @@ export class Tensor<D extends DType = "f32"> {
     );
     buffer.unmap();
     // deno-lint-ignore no-explicit-any
-    return new Tensor(gpu, buffer, shape, dtype as any, 0, () => buffer.destroy());
+    return new Tensor(gpu, buffer, shape, dtype as any, 0, () => gpu.retire(buffer));
   }
 
   /** A new tensor from the pool; its contents are undefined until a kernel writes them. */
