@@ -74,6 +74,7 @@ export async function requestGpuDevice(
       'Run with Deno and the "webgpu" unstable flag (deno.json sets it; use the deno tasks)',
     );
   }
+  ensureRuntimeDir();
   let adapter: GPUAdapter | null = null;
   try {
     adapter = await navigator.gpu.requestAdapter({
@@ -150,4 +151,24 @@ export async function requestGpuDevice(
     shaderF16: device.features.has("shader-f16"),
   };
   return { device, caps };
+}
+
+/**
+ * Mesa's Vulkan drivers complain ("XDG_RUNTIME_DIR is invalid or not set") unless the variable
+ * names a private (0700) folder; point it at one when it does not.
+ */
+function ensureRuntimeDir(): void {
+  try {
+    const cur = Deno.env.get("XDG_RUNTIME_DIR");
+    if (cur) {
+      const st = Deno.statSync(cur);
+      if (st.isDirectory && st.mode !== null && (st.mode & 0o777) === 0o700) return;
+    }
+    const dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/laminar-runtime-${Deno.uid() ?? "user"}`;
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    Deno.chmodSync(dir, 0o700);
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+  } catch {
+    // no permission to read or set the environment: harmless, Mesa only prints a warning
+  }
 }

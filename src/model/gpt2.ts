@@ -197,7 +197,7 @@ export class Gpt2Model {
 
   /** Check ids and turn them into a flat [B * T] array. */
   #flatIds(ids: TokenIds): { flat: Uint32Array; B: number; T: number } {
-    let rows: (readonly number[] | Int32Array)[];
+    let rows: readonly (readonly number[] | Int32Array)[];
     if (ids instanceof Int32Array) rows = [ids];
     else if (ids.length > 0 && Array.isArray(ids[0])) rows = ids as readonly (readonly number[])[];
     else rows = [ids as readonly number[]];
@@ -330,7 +330,8 @@ export class Gpt2Model {
       let value = dummy;
       if (iv.value instanceof Tensor) value = iv.value;
       else if (iv.value instanceof Float32Array) value = keep(Tensor.from(gpu, iv.value));
-      return { posMask, value, full: value.size > 1 && value !== dummy };
+      const fullSize = hookShape(iv.hook, cfg, B, T).reduce((a, b) => a * b, 1);
+      return { posMask, value, full: value !== dummy && value.size === fullSize };
     });
 
     try {
@@ -446,8 +447,9 @@ export class Gpt2Model {
               `Callback on "${name}" returned ${ret.length} values, expected ${src.size}`,
             );
           }
-          if (contiguous) gpu.device.queue.writeBuffer(src.buffer, src.offset, ret);
-          else {
+          if (contiguous) {
+            gpu.device.queue.writeBuffer(src.buffer, src.offset, new Float32Array(ret));
+          } else {
             // write back through a set intervention
             const vt = Tensor.from(gpu, ret);
             temps.push(vt);

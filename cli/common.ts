@@ -1,0 +1,166 @@
+/**
+ * Shared CLI plumbing: argument parsing, model loading, input text, output writing, errors.
+ * @module
+ */
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { FileNotFoundError, InvalidArgumentError, LaminarError } from "../src/errors.ts";
+import { Gpu } from "../src/gpu/context.ts";
+import { Gpt2Model } from "../src/model/gpt2.ts";
+import { writeFileAtomic } from "../src/io/atomic_write.ts";
+
+/** A CLI command: `deno task cli <name> ...`. */
+export interface CliCommand {
+  /** Command name. */
+  name: string;
+  /** One line for the command list. */
+  summary: string;
+  /** Full usage text (printed by --help). */
+  help: string;
+  /** Run with the arguments after the command name; returns the exit code. */
+  run(args: string[]): Promise<number>;
+}
+
+/** Options every analysis command accepts. */
+export const COMMON_OPTIONS = {
+  model: { type: "string", default: "default" },
+  offline: { type: "boolean", default: false },
+  json: { type: "boolean", default: false },
+  out: { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+} as const satisfies ParseArgsConfig["options"];
+
+/** Help lines for {@linkcode COMMON_OPTIONS}. */
+export const COMMON_HELP = `Common options:
+  --model <m>     "default" (models/sotu-gpt2-mini), a folder with config.json +
+                  model.safetensors, or a Hugging Face id (gpt2, gpt2-medium, ...;
+                  from the HF cache, downloaded when missing)
+  --offline       never touch the network (also HF_HUB_OFFLINE=1)
+  --json          print the versioned JSON result instead of the terminal view
+  --out <file>    write the JSON result to a file (atomically)
+  -h, --help      this help`;
+
+/** Parse arguments strictly; unknown options become a clear error. */
+export function parse<O extends ParseArgsConfig["options"]>(
+  args: string[],
+  options: O,
+  allowPositionals = false,
+) {
+  try {
+    return parseArgs({ args, options, allowPositionals, strict: true });
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message.replace(/\.$/, ""), "See --help");
+  }
+}
+
+/** Parse a number option, with a clear error. */
+export function num(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  check: { min?: number; max?: number; integer?: boolean } = {},
+): number {
+  if (value === undefined) return fallback;
+  const v = Number(value);
+  if (
+    value.trim() === "" || !Number.isFinite(v) || (check.integer && !Number.isInteger(v)) ||
+    (check.min !== undefined && v < check.min) || (check.max !== undefined && v > check.max)
+  ) {
+    const range = [
+      check.integer ? "an integer" : "a number",
+      check.min !== undefined ? `>= ${check.min}` : "",
+      check.max !== undefined ? `<= ${check.max}` : "",
+    ].filter(Boolean).join(" ");
+    throw new InvalidArgumentError(`Option --${name} must be ${range}, got "${value}"`);
+  }
+  return v;
+}
+
+/** Parse a comma-separated list of integers. */
+export function intList(value: string | undefined, name: string): number[] | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const out = parts.map(Number);
+  if (parts.length === 0 || out.some((v) => !Number.isInteger(v))) {
+    throw new InvalidArgumentError(
+      `Option --${name} must be a comma-separated list of integers, got "${value}"`,
+    );
+  }
+  return out;
+}
+
+let gpuPromise: Promise<Gpu> | null = null;
+
+/** The process's GPU (created on first use). */
+export function getGpu(): Promise<Gpu> {
+  gpuPromise ??= Gpu.create();
+  return gpuPromise;
+}
+
+/** Load the model named by --model (progress on stderr when downloading). */
+export async function loadModel(spec: string, offline = false): Promise<Gpt2Model> {
+  const gpu = await getGpu();
+  return await Gpt2Model.load(gpu, spec, {
+    offline: offline || Deno.env.get("HF_HUB_OFFLINE") === "1",
+  });
+}
+
+/** Read a text from --text, --file, or stdin ("-"). Empty text is an error. */
+export async function readText(opts: { text?: string; file?: string }): Promise<string> {
+  let text: string;
+  if (opts.text !== undefined) text = opts.text;
+  else if (opts.file !== undefined) {
+    try {
+      text = opts.file === "-"
+        ? await new Response(Deno.stdin.readable).text()
+        : await Deno.readTextFile(opts.file);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new FileNotFoundError(`File "${opts.file}" does not exist`, "Check the path");
+      }
+      throw e;
+    }
+  } else {
+    throw new InvalidArgumentError("No text was given", 'Pass --text "..." or --file <path>');
+  }
+  if (text.trim() === "") {
+    throw new InvalidArgumentError("The text is empty", "Give a text with at least two tokens");
+  }
+  return text;
+}
+
+/** Print or write a JSON result (`--json` prints, `--out` writes atomically). */
+export async function emitJson(result: unknown, opts: { json?: boolean; out?: string }) {
+  const text = JSON.stringify(result, null, 1) + "\n";
+  if (opts.out) await writeFileAtomic(opts.out, text);
+  if (opts.json) await Deno.stdout.write(new TextEncoder().encode(text));
+}
+
+/** Whether to colour terminal output (a TTY, NO_COLOR unset). */
+export function useColor(): boolean {
+  return Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
+}
+
+/** Print a progress line on stderr (only on a TTY). */
+export function progress(msg: string): void {
+  if (Deno.stderr.isTerminal()) {
+    Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${msg}`));
+  }
+}
+
+/** End a progress line. */
+export function progressDone(): void {
+  if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+}
+
+/** Print an error for the user: message and hint, no stack trace for LaminarErrors. */
+export function reportError(e: unknown): number {
+  if (e instanceof LaminarError) {
+    console.error(`error: ${e.message}`);
+    if (e.hint) console.error(`hint: ${e.hint}`);
+    if (Deno.env.get("LAMINAR_DEBUG")) console.error(e.stack);
+    return 1;
+  }
+  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  return 2;
+}

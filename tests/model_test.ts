@@ -1,0 +1,340 @@
+// GPT-2 forward against the Hugging Face oracle (tests/fixtures, see README there).
+// Tolerance: max |diff| <= 1e-4 on hidden states, logits, attentions and log-probs (float32 on
+// the GPU sums in another order than PyTorch's CPU kernels; observed ~5e-6 on tiny-gpt2).
+import { assert, assertClose, assertEquals, assertRejects } from "./helpers/assert.ts";
+import { maxAbsDiff, testGpu } from "./helpers/gpu.ts";
+import { Gpt2Model } from "../src/model/gpt2.ts";
+import { readSafetensors } from "../src/io/safetensors.ts";
+import { parseGpt2Config } from "../src/io/config.ts";
+import { ContextLengthError, InvalidArgumentError } from "../src/errors.ts";
+import { Tensor } from "../src/tensor/tensor.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+const FIX = new URL("./fixtures/", import.meta.url).pathname;
+const TOL = 1e-4;
+
+async function fixture(name: "tiny-gpt2" | "sotu-gpt2-mini") {
+  const gpu = await testGpu();
+  const dir = name === "tiny-gpt2" ? FIX + "tiny-gpt2" : "default";
+  const model = await Gpt2Model.load(gpu, dir, { offline: true });
+  const golden = await readSafetensors(FIX + `${name}-golden.safetensors`);
+  const meta = JSON.parse(await Deno.readTextFile(FIX + `${name}-golden.json`));
+  return { model, golden, meta };
+}
+
+for (const name of ["tiny-gpt2", "sotu-gpt2-mini"] as const) {
+  Deno.test(
+    `forward() matches HF hidden states, attentions, logits, log-probs (${name})`,
+    opts,
+    async () => {
+      const { model, golden, meta } = await fixture(name);
+      for (let i = 0; i < meta.texts.length; i++) {
+        const ids: number[] = meta.texts[i].ids;
+        const hasLogits = golden.has(`t${i}.logits`);
+        const out = await model.run(ids, {
+          hiddenStates: true,
+          attentions: true,
+          logits: hasLogits ? "all" : "last",
+          nextTokenStats: true,
+        });
+        const dh = maxAbsDiff(out.hiddenStates!, golden.getF32(`t${i}.hidden`));
+        const da = maxAbsDiff(out.attentions!, golden.getF32(`t${i}.attn`));
+        assert(dh <= TOL, `t${i} hidden ${dh}`);
+        assert(da <= TOL, `t${i} attn ${da}`);
+        if (hasLogits) {
+          const dl = maxAbsDiff(out.logits!, golden.getF32(`t${i}.logits`));
+          assert(dl <= TOL, `t${i} logits ${dl}`);
+        } else {
+          const dl = maxAbsDiff(out.logits!, golden.getF32(`t${i}.logits_last`));
+          assert(dl <= TOL, `t${i} logits_last ${dl}`);
+        }
+        const want = golden.getF32(`t${i}.logsm_next`);
+        const got = out.nextTokenStats!.filter((_, k) => k % 5 === 0).slice(0, want.length);
+        assert(maxAbsDiff(got, want) <= TOL, `t${i} logsm_next`);
+        assertEquals(out.nextTokenStats![(ids.length - 1) * 5 + 1], 0, "no next token at the end");
+      }
+    },
+  );
+}
+
+Deno.test("forward() top-10 next tokens match HF (sotu-gpt2-mini)", opts, async () => {
+  const { model, meta } = await fixture("sotu-gpt2-mini");
+  for (const t of meta.texts) {
+    const out = await model.run(t.ids, { logits: "last" });
+    const lg = out.logits!;
+    const order = [...lg.keys()].sort((a, b) => lg[b] - lg[a]).slice(0, 10);
+    assertEquals(order, t.top10_ids);
+    let m = -Infinity, s = 0;
+    for (const v of lg) m = Math.max(m, v);
+    for (const v of lg) s += Math.exp(v - m);
+    order.forEach((id, k) => assertClose(Math.exp(lg[id] - m) / s, t.top10_p[k], 1e-5));
+  }
+});
+
+Deno.test("a batch of one-token words matches HF hidden states (tiny-gpt2)", opts, async () => {
+  const { model, golden, meta } = await fixture("tiny-gpt2");
+  // The seed 001 word list, each word with a leading space (one GPT-2 token each), ids mod 2048.
+  const gpt2Ids = [
+    16161,
+    27460,
+    31733,
+    39385,
+    2272,
+    4252,
+    5440,
+    8824,
+    3491,
+    13066,
+    13387,
+    34902,
+    18507,
+    20710,
+    3420,
+    4324,
+    20450,
+    5118,
+    3084,
+    14477,
+    3996,
+    4314,
+    3355,
+    25286,
+    30777,
+    25996,
+    23612,
+    47565,
+    17180,
+    9403,
+    27644,
+    10912,
+    28738,
+    8234,
+  ];
+  const ids = gpt2Ids.map((i) => i % 2048);
+  assertEquals(meta.texts.length, 5);
+  const want = golden.getF32("words.hidden"); // [L+1, 34, D]
+  const out = await model.run(ids.map((i) => [i]), { hiddenStates: true }); // [L+1, 34, 1, D]
+  assert(maxAbsDiff(out.hiddenStates!, want) <= TOL);
+});
+
+Deno.test(
+  "scaling a block's output by 0.8 matches the HF hook oracle at every layer",
+  opts,
+  async () => {
+    const { model, meta } = await fixture("tiny-gpt2");
+    const h = meta.hook;
+    const ids: number[] = meta.texts[h.text_index].ids;
+    const T = ids.length;
+    const logp = async () => {
+      const out = await model.run(ids, { logits: "last" });
+      const lg = out.logits!;
+      let m = -Infinity, s = 0;
+      for (const v of lg) m = Math.max(m, v);
+      for (const v of lg) s += Math.exp(v - m);
+      return lg[h.target] - m - Math.log(s);
+    };
+    assertClose(await logp(), h.clean, TOL, "clean");
+    for (let l = 0; l < h.per_layer.length; l++) {
+      const handle = model.addIntervention({
+        hook: `blocks.${l}.hook_resid_post`,
+        op: "scale",
+        value: h.scale,
+      });
+      assertClose(await logp(), h.per_layer[l], TOL, `layer ${l}`);
+      handle.remove();
+    }
+    assertClose(await logp(), h.clean, TOL, "clean again after removing the hook");
+    assert(T > 1);
+  },
+);
+
+Deno.test(
+  "cache holds hook activations consistent with hidden states and each other",
+  opts,
+  async () => {
+    const { model, meta } = await fixture("tiny-gpt2");
+    const ids: number[] = meta.texts[1].ids;
+    const { nLayer: L, nEmbd: D } = model.config;
+    const T = ids.length;
+    const out = await model.run(ids, {
+      hiddenStates: true,
+      cache: [
+        "blocks.1.hook_resid_pre",
+        "blocks.1.hook_resid_mid",
+        "blocks.1.hook_attn_out",
+        "blocks.1.attn.hook_q",
+        "blocks.1.attn.hook_pattern",
+        "blocks.0.mlp.hook_pre",
+        "blocks.0.mlp.hook_post",
+        "ln_final.hook_normalized",
+        "hook_embed",
+        "hook_pos_embed",
+      ],
+      attentions: true,
+    });
+    const hs = out.hiddenStates!;
+    const c = out.cache;
+    assert(maxAbsDiff(c.get("blocks.1.hook_resid_pre")!, hs.subarray(T * D, 2 * T * D)) === 0);
+    assert(maxAbsDiff(c.get("ln_final.hook_normalized")!, hs.subarray(L * T * D)) === 0);
+    const mid = c.get("blocks.1.hook_resid_mid")!, pre = c.get("blocks.1.hook_resid_pre")!;
+    const ao = c.get("blocks.1.hook_attn_out")!;
+    for (let i = 0; i < mid.length; i++) assertClose(mid[i], pre[i] + ao[i], 1e-5);
+    const H = model.config.nHead;
+    const pat = c.get("blocks.1.attn.hook_pattern")!;
+    assert(maxAbsDiff(pat, out.attentions!.subarray(H * T * T, 2 * H * T * T)) === 0);
+    assertEquals(c.get("blocks.1.attn.hook_q")!.length, T * D);
+    const emb = c.get("hook_embed")!, pos = c.get("hook_pos_embed")!;
+    for (let i = 0; i < emb.length; i++) assertClose(hs[i], emb[i] + pos[i], 1e-6);
+  },
+);
+
+Deno.test(
+  "interventions: zero-ablate a head, add a vector, patch from a cache, callbacks",
+  opts,
+  async () => {
+    const { model, meta } = await fixture("tiny-gpt2");
+    const ids: number[] = meta.texts[2].ids;
+    const { nEmbd: D } = model.config;
+    const T = ids.length;
+    const clean = await model.run(ids, {
+      cache: ["blocks.1.attn.hook_z", "blocks.2.hook_resid_pre"],
+    });
+    // zero-ablate head 2 of block 1 at positions 3 and 5
+    const ab = await model.run(ids, {
+      cache: ["blocks.1.attn.hook_z"],
+      interventions: [{ hook: "blocks.1.attn.hook_z", op: "zero", heads: [2], positions: [3, 5] }],
+    });
+    const z0 = clean.cache.get("blocks.1.attn.hook_z")!, z1 = ab.cache.get("blocks.1.attn.hook_z")!;
+    const dh = D / model.config.nHead;
+    for (let t = 0; t < T; t++) {
+      for (let c = 0; c < D; c++) {
+        const hit = (t === 3 || t === 5) && Math.floor(c / dh) === 2;
+        assertEquals(z1[t * D + c], hit ? 0 : z0[t * D + c]);
+      }
+    }
+    // add a vector at one position
+    const v = new Float32Array(D).map((_, i) => i / D);
+    const added = await model.run(ids, {
+      cache: ["blocks.2.hook_resid_pre"],
+      interventions: [{
+        hook: "blocks.2.hook_resid_pre",
+        op: "add",
+        value: v,
+        alpha: 2,
+        positions: [4],
+      }],
+    });
+    const r0 = clean.cache.get("blocks.2.hook_resid_pre")!,
+      r1 = added.cache.get("blocks.2.hook_resid_pre")!;
+    for (let c = 0; c < D; c++) assertClose(r1[4 * D + c], r0[4 * D + c] + 2 * v[c], 1e-5);
+    assertEquals(r1[3 * D], r0[3 * D]);
+    // patching the clean activation into a corrupted run restores clean logits
+    const other: number[] = meta.texts[4].ids.concat(
+      meta.texts[4].ids,
+      meta.texts[4].ids,
+      meta.texts[4].ids,
+    ).slice(0, T);
+    const patched = await model.run(other, {
+      logits: "last",
+      interventions: [{
+        hook: "blocks.2.hook_resid_pre",
+        op: "set",
+        value: Tensor.from(model.gpu, r0),
+      }],
+    });
+    const cleanLogits = await model.run(ids, { logits: "last" });
+    assert(maxAbsDiff(patched.logits!, cleanLogits.logits!) < 1e-5);
+    // a JavaScript callback sees the activation and can replace it
+    let seen = 0;
+    const cb = await model.run(ids, {
+      cache: ["blocks.2.hook_resid_pre"],
+      callbacks: [{
+        hook: "blocks.2.hook_resid_pre",
+        fn: (a, shape) => {
+          seen = a.length;
+          assertEquals(shape, [1, T, D]);
+          return a.map((x) => 2 * x);
+        },
+      }],
+    });
+    assertEquals(seen, T * D);
+    const r2 = cb.cache.get("blocks.2.hook_resid_pre")!;
+    for (let i = 0; i < r2.length; i += 7) assertClose(r2[i], 2 * r0[i], 1e-6);
+  },
+);
+
+Deno.test(
+  "forward() rejects empty input, too-long text, bad ids, unknown hooks",
+  opts,
+  async () => {
+    const { model } = await fixture("tiny-gpt2");
+    await assertRejects(() => model.run([]), InvalidArgumentError);
+    await assertRejects(() => model.run(new Array(129).fill(1)), ContextLengthError);
+    await assertRejects(() => model.run([1, 99999]), InvalidArgumentError);
+    await assertRejects(() => model.run([[1, 2], [3]]), InvalidArgumentError);
+    await assertRejects(
+      () => model.run([1, 2], { cache: ["blocks.9.hook_resid_pre"] }),
+      InvalidArgumentError,
+    );
+    await assertRejects(
+      () => model.run([1, 2], { cache: ["blocks.0.hook_nope"] }),
+      InvalidArgumentError,
+    );
+    await assertRejects(
+      () =>
+        model.run([1, 2], {
+          interventions: [{ hook: "hook_embed", op: "scale", value: 1, heads: [0] }],
+        }),
+      InvalidArgumentError,
+    );
+  },
+);
+
+Deno.test("batched forward equals one-by-one forward, across batch chunks", opts, async () => {
+  const { model, meta } = await fixture("tiny-gpt2");
+  const seqs = [meta.texts[0].ids.slice(0, 7), meta.texts[1].ids, meta.texts[4].ids];
+  const batch = await model.run(seqs, {
+    hiddenStates: { positions: [2, 6] },
+    nextTokenStats: true,
+  });
+  const { nLayer: L, nEmbd: D } = model.config;
+  for (let b = 0; b < 3; b++) {
+    const one = await model.run(seqs[b], {
+      hiddenStates: { positions: [2, 6] },
+      nextTokenStats: true,
+    });
+    for (let l = 0; l <= L; l++) {
+      const got = batch.hiddenStates!.subarray((l * 3 + b) * 2 * D, (l * 3 + b + 1) * 2 * D);
+      const want = one.hiddenStates!.subarray(l * 2 * D, (l + 1) * 2 * D);
+      assert(maxAbsDiff(got, want) < 1e-5, `b${b} l${l}`);
+    }
+    assert(
+      maxAbsDiff(batch.nextTokenStats!.subarray(b * 35, (b + 1) * 35), one.nextTokenStats!) < 1e-5,
+    );
+  }
+});
+
+Deno.test(
+  "gpt2-medium shapes (random weights) run B=2, T=64 within binding limits",
+  opts,
+  async () => {
+    const gpu = await testGpu();
+    const config = parseGpt2Config({
+      model_type: "gpt2",
+      n_layer: 2,
+      n_head: 16,
+      n_embd: 1024,
+      n_positions: 1024,
+      vocab_size: 50257,
+    }, "gpt2-medium (2 of 24 layers)");
+    using model = Gpt2Model.random(gpu, config, 7);
+    const ids = [
+      Array.from({ length: 64 }, (_, i) => (i * 797) % 50257),
+      Array.from({ length: 64 }, (_, i) => (i * 13) % 50257),
+    ];
+    const out = await model.run(ids, { hiddenStates: { positions: [63] }, nextTokenStats: true });
+    assertEquals(out.hiddenStates!.length, 3 * 2 * 1 * 1024);
+    assert(out.hiddenStates!.every(Number.isFinite));
+    assert(out.nextTokenStats!.every(Number.isFinite));
+  },
+);
