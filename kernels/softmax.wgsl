@@ -13,7 +13,7 @@ struct Params {
   flags: u32,
   inv_temp: f32,
   out_row: u32,  // token_stats: first output row
-  _p1: u32,
+  target_row: u32,  // token_stats: first target used
   _p2: u32,
 }
 
@@ -75,7 +75,7 @@ fn token_stats(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
   if (r >= p.rows) { return; }
   let base = r * p.v;
   let st = row_stats(lid, base);
-  let tgt = targets[r];
+  let tgt = targets[r + p.target_row];
   var xt = 0.0;
   if (tgt < p.v) { xt = x[base + tgt] * p.inv_temp; }
   var above = 0.0;

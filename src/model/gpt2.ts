@@ -37,6 +37,7 @@ import {
   type Intervention,
 } from "./hooks.ts";
 import {
+  alignedRowStep,
   disposeGpt2Weights,
   type Gpt2Weights,
   randomGpt2Weights,
@@ -235,9 +236,9 @@ export class Gpt2Model {
   }
 
   /** Sequences per chunk so every activation of a chunk fits one storage binding. */
-  #chunkSize(B: number, T: number, wantLogits: boolean): number {
+  #chunkSize(B: number, T: number): number {
     const { nEmbd: D, nHead: H, nInner: F } = this.config;
-    const perSeq = Math.max(T * 3 * D, T * F, H * T * T, wantLogits ? 64 : 0) * 4;
+    const perSeq = Math.max(T * 3 * D, T * F, H * T * T) * 4;
     const limit = this.gpu.caps.maxStorageBindingBytes;
     const n = Math.floor(limit / perSeq);
     if (n < 1) {
@@ -312,8 +313,7 @@ export class Gpt2Model {
     if (options.attentions) result.attentions = big([L, B, H, T, T]);
     for (const n of cacheNames) result.cache.set(n, big(hookShape(n, cfg, B, T)));
 
-    const needLogits = logitsMode !== "none" || !!statsOpt;
-    const Bc = this.#chunkSize(B, T, needLogits);
+    const Bc = this.#chunkSize(B, T);
     const live: Tensor<DType>[] = [];
     const keep = <T extends Tensor<DType>>(t: T) => (live.push(t), t);
     const hsPosT = hsPositions ? keep(Tensor.from(gpu, new Uint32Array(hsPositions))) : null;
@@ -589,10 +589,11 @@ export class Gpt2Model {
         targets = Tensor.from(gpu, tg);
         temps.push(targets);
       }
-      const limit = gpu.caps.maxStorageBindingBytes;
-      const step = 64; // row chunks start at multiples of 64 rows (binding offset alignment)
-      let chunkRows = Math.max(step, Math.floor(limit / (V * 4) / step) * step);
-      chunkRows = Math.min(chunkRows, srcRows);
+      // Row chunks: logits of a chunk fit one binding; chunk starts keep the [rows, D] input's
+      // binding offset aligned.
+      const step = alignedRowStep(gpu, D * 4);
+      const fit = Math.floor(gpu.caps.maxStorageBindingBytes / (V * 4));
+      const chunkRows = Math.min(srcRows, Math.max(step, Math.floor(fit / step) * step));
       const logitsTmp = tmp([chunkRows, V]);
       for (let r0 = 0; r0 < srcRows; r0 += chunkRows) {
         const n = Math.min(chunkRows, srcRows - r0);
@@ -602,10 +603,11 @@ export class Gpt2Model {
           matmul(xs, table, { transposeW: true, out, outRowStride: V, outColumn: row0 });
         }
         if (targets) {
-          tokenStats(out, targets.slice(r0, n), {
+          tokenStats(out, targets, {
             temperature: ctx.statsTemperature!,
             out: ctx.result.nextTokenStats!.reshape([ctx.B * T, 5]),
             outRow: b0 * T + r0,
+            targetRow: r0,
           });
         }
         const lg = ctx.result.logits;

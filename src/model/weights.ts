@@ -58,17 +58,24 @@ export interface Gpt2Weights {
 export function rowChunks(gpu: Gpu, table: Tensor): { table: Tensor; row0: number }[] {
   const [rows, D] = table.shape;
   const rowBytes = D * 4;
-  const align = gpu.caps.storageOffsetAlignment;
   let per = Math.floor(gpu.caps.maxStorageBindingBytes / rowBytes);
   if (per >= rows) return [{ table, row0: 0 }];
-  // Chunk starts must be aligned: rows per chunk a multiple of align / gcd(rowBytes, align).
-  const step = align / gcd(rowBytes, align);
+  const step = alignedRowStep(gpu, rowBytes);
   per = Math.floor(per / step) * step;
   const chunks = [];
   for (let r = 0; r < rows; r += per) {
     chunks.push({ table: table.slice(r, Math.min(per, rows - r)), row0: r });
   }
   return chunks;
+}
+
+/**
+ * The smallest number of rows of `rowBytes` bytes whose total is a multiple of the device's
+ * storage binding offset alignment: views starting at multiples of it can be bound.
+ */
+export function alignedRowStep(gpu: Gpu, rowBytes: number): number {
+  const align = gpu.caps.storageOffsetAlignment;
+  return align / gcd(rowBytes, align);
 }
 
 function gcd(a: number, b: number): number {

@@ -326,18 +326,20 @@ export function logSoftmax(x: Tensor, options: SoftmaxOptions = {}): Tensor {
 /**
  * Per-row next-token statistics: logits [R, V], targets [R] (u32; >= V for none) →
  * [R, 5] = (log p(target), rank (1 = top, 0 = no target), entropy (nats), max, logsumexp),
- * all at the given temperature. Writes into `out` at row `outRow` when given.
+ * all at the given temperature. Writes into `out` at row `outRow` when given; row r uses
+ * `targets[targetRow + r]`.
  */
 export function tokenStats(
   logits: Tensor,
   targets: Tensor<"u32">,
-  options: { temperature?: number; out?: Tensor; outRow?: number } = {},
+  options: { temperature?: number; out?: Tensor; outRow?: number; targetRow?: number } = {},
 ): Tensor {
   const t = options.temperature ?? 1;
   checkTemperature(t);
   const V = logits.shape[logits.shape.length - 1];
   const rows = logits.size / V;
-  if (targets.size !== rows) {
+  const targetRow = options.targetRow ?? 0;
+  if (targets.size < targetRow + rows) {
     throw new ShapeError(`Token stats of ${rows} rows got "${targets.size}" targets`);
   }
   const outRow = options.outRow ?? 0;
@@ -350,7 +352,7 @@ export function tokenStats(
   const [nx, ny] = grid(rows);
   logits.gpu.dispatch({
     kernel: KERNELS.tokenStats,
-    params: params(rows, V, nx, 0, { f: 1 / t }, outRow),
+    params: params(rows, V, nx, 0, { f: 1 / t }, outRow, targetRow),
     buffers: [logits.range, targets.range, out.range],
     workgroups: [nx, ny],
     flops: 6 * logits.size,

@@ -1,0 +1,81 @@
+// The forward command writes the documented tensors; errors exit non-zero and write nothing.
+import { assert, assertEquals } from "./helpers/assert.ts";
+import { maxAbsDiff } from "./helpers/gpu.ts";
+import { main } from "../cli/main.ts";
+import { readSafetensors } from "../src/io/safetensors.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+const FIX = new URL("./fixtures/", import.meta.url).pathname;
+
+Deno.test(
+  "cli forward --ids writes hidden_states, logits, attentions, ids matching HF",
+  opts,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const meta = JSON.parse(await Deno.readTextFile(FIX + "tiny-gpt2-golden.json"));
+    const ids: number[] = meta.texts[1].ids;
+    const out = `${dir}/f.safetensors`;
+    const code = await main([
+      "forward",
+      "--model",
+      FIX + "tiny-gpt2",
+      "--ids",
+      ids.join(","),
+      "--out",
+      out,
+    ]);
+    assertEquals(code, 0);
+    const f = await readSafetensors(out);
+    const golden = await readSafetensors(FIX + "tiny-gpt2-golden.safetensors");
+    assertEquals([...f.get("hidden_states").shape], [4, ids.length, 64]);
+    assertEquals([...f.get("attentions").shape], [3, 4, ids.length, ids.length]);
+    assert(maxAbsDiff(f.getF32("hidden_states"), golden.getF32("t1.hidden")) <= 1e-4);
+    assert(maxAbsDiff(f.getF32("logits"), golden.getF32("t1.logits")) <= 1e-4);
+    assertEquals([...f.getI32("ids")], ids);
+    await Deno.remove(dir, { recursive: true });
+  },
+);
+
+Deno.test(
+  "cli forward --text on the shipped model; bad input exits 1 and writes nothing",
+  opts,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const out = `${dir}/f.safetensors`;
+    assertEquals(await main(["forward", "--text", "It was a dark and stormy", "--out", out]), 0);
+    const f = await readSafetensors(out);
+    assertEquals([...f.get("logits").shape], [7, 50257]);
+    const bad = `${dir}/bad.safetensors`;
+    assertEquals(await main(["forward", "--text", "", "--out", bad]), 1);
+    assertEquals(await main(["forward", "--ids", "1,x", "--out", bad]), 1);
+    assertEquals(await main(["forward", "--text", "a ".repeat(300), "--out", bad]), 1);
+    assertEquals(
+      await main([
+        "forward",
+        "--text",
+        "hi",
+        "--model",
+        "nobody/nothing",
+        "--offline",
+        "--out",
+        bad,
+      ]),
+      1,
+    );
+    assertEquals(
+      await main(["forward", "--text", "hi", "--model", dir + "/nope", "--out", bad]),
+      1,
+    );
+    assertEquals(await main(["forward", "--text", "hi"]), 1);
+    assertEquals(await main(["nope"]), 1);
+    let exists = true;
+    try {
+      await Deno.stat(bad);
+    } catch {
+      exists = false;
+    }
+    assert(!exists, "no output written on errors");
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["f.safetensors"]);
+    await Deno.remove(dir, { recursive: true });
+  },
+);

@@ -1,0 +1,87 @@
+// GPU runtime: no-adapter error, small binding limits (tensors larger than one binding are split),
+// profiling, pool reuse.
+import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
+import { maxAbsDiff, testGpu } from "./helpers/gpu.ts";
+import { Gpu } from "../src/gpu/context.ts";
+import { requestGpuDevice } from "../src/gpu/device.ts";
+import { GpuUnavailableError } from "../src/errors.ts";
+import { Gpt2Model } from "../src/model/gpt2.ts";
+import { readSafetensors } from "../src/io/safetensors.ts";
+import { Tensor } from "../src/tensor/tensor.ts";
+import { matmul } from "../src/tensor/ops.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+const FIX = new URL("./fixtures/", import.meta.url).pathname;
+
+Deno.test("requestGpuDevice() without an adapter throws GpuUnavailableError naming the fix", async () => {
+  const gpu = navigator.gpu;
+  const orig = gpu.requestAdapter;
+  // deno-lint-ignore no-explicit-any
+  (gpu as any).requestAdapter = () => Promise.resolve(null);
+  try {
+    const e = await assertRejects(() => requestGpuDevice(), GpuUnavailableError);
+    assert(e.hint.includes("mesa-vulkan-drivers"));
+  } finally {
+    // deno-lint-ignore no-explicit-any
+    (gpu as any).requestAdapter = orig;
+  }
+});
+
+Deno.test(
+  "forward() with a 64 KiB binding limit splits wte and logits and still matches HF",
+  opts,
+  async () => {
+    const base = await testGpu();
+    const small = new Gpu(base.device, { ...base.caps, maxStorageBindingBytes: 64 * 1024 });
+    const model = await Gpt2Model.load(small, FIX + "tiny-gpt2");
+    assert(model.weights.wteChunks.length > 1, "wte is split");
+    const golden = await readSafetensors(FIX + "tiny-gpt2-golden.safetensors");
+    const meta = JSON.parse(await Deno.readTextFile(FIX + "tiny-gpt2-golden.json"));
+    const ids: number[] = meta.texts[0].ids;
+    const out = await model.run(ids, { logits: "all", hiddenStates: true, nextTokenStats: true });
+    assert(maxAbsDiff(out.logits!, golden.getF32("t0.logits")) <= 1e-4);
+    assert(maxAbsDiff(out.hiddenStates!, golden.getF32("t0.hidden")) <= 1e-4);
+    const want = golden.getF32("t0.logsm_next");
+    const got = out.nextTokenStats!.filter((_, k) => k % 5 === 0).slice(0, want.length);
+    assert(maxAbsDiff(got, want) <= 1e-4);
+    // a batch larger than one binding's worth of activations is processed in chunks
+    const batch = Array.from({ length: 40 }, () => meta.texts[3].ids as number[]);
+    const many = await model.run(batch, { hiddenStates: { positions: [5] } });
+    const one = await model.run(meta.texts[3].ids, { hiddenStates: { positions: [5] } });
+    const D = model.config.nEmbd;
+    for (let l = 0; l <= model.config.nLayer; l++) {
+      for (const b of [0, 17, 39]) {
+        const g = many.hiddenStates!.subarray((l * 40 + b) * D, (l * 40 + b + 1) * D);
+        assert(maxAbsDiff(g, one.hiddenStates!.subarray(l * D, (l + 1) * D)) < 1e-5, `l${l} b${b}`);
+      }
+    }
+    small.pool.clear();
+  },
+);
+
+Deno.test("profiling records one timing per launch with its work", opts, async () => {
+  const gpu = await testGpu();
+  if (!gpu.caps.timestamps) return;
+  const a = Tensor.from(gpu, new Float32Array(64 * 64).fill(1), [64, 64]);
+  gpu.startProfile();
+  matmul(a, a);
+  matmul(a, a);
+  const t = await gpu.stopProfile();
+  assertEquals(t.length, 2);
+  assertEquals(t[0].name, "matmul");
+  assertEquals(t[0].flops, 2 * 64 ** 3);
+  assert(t.every((x) => x.ms >= 0));
+  const ms = await (matmul(a, a), gpu.timeRecorded());
+  assert(ms >= 0);
+});
+
+Deno.test("the buffer pool reuses released buffers", opts, async () => {
+  const gpu = await testGpu();
+  const t = Tensor.empty(gpu, [1000]);
+  const buf = t.buffer;
+  t.dispose();
+  const u = Tensor.empty(gpu, [1000]);
+  assert(u.buffer === buf);
+  u.dispose();
+  await gpu.flush();
+});
