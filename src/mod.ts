@@ -30,3 +30,5 @@ export * from "./io/atomic_write.ts";
 export * from "./tokenizer/tokenizer.ts";
 export * as stats from "./stats/mod.ts";
 export * from "./analysis/common.ts";
+export * from "./pairwise/mod.ts";
+export * from "./analysis/categories.ts";

@@ -75,6 +75,7 @@ export async function requestGpuDevice(
     );
   }
   ensureRuntimeDir();
+  preferVulkan();
   let adapter: GPUAdapter | null = null;
   try {
     adapter = await navigator.gpu.requestAdapter({
@@ -170,5 +171,31 @@ function ensureRuntimeDir(): void {
     Deno.env.set("XDG_RUNTIME_DIR", dir);
   } catch {
     // no permission to read or set the environment: harmless, Mesa only prints a warning
+  }
+}
+
+/**
+ * On Linux, prefer Vulkan (NVIDIA's driver, or Mesa's lavapipe without a GPU) over the slower,
+ * more limited OpenGL path, unless DENO_WEBGPU_BACKEND says otherwise.
+ */
+function preferVulkan(): void {
+  try {
+    if (Deno.build.os !== "linux" || Deno.env.get("DENO_WEBGPU_BACKEND")) return;
+    const dirs = [
+      "/usr/share/vulkan/icd.d",
+      "/etc/vulkan/icd.d",
+      "/usr/local/nvidia/share/vulkan/icd.d",
+    ];
+    const icd = Deno.env.get("VK_DRIVER_FILES") || Deno.env.get("VK_ICD_FILENAMES") ||
+      dirs.some((d) => {
+        try {
+          return [...Deno.readDirSync(d)].some((e) => e.name.endsWith(".json"));
+        } catch {
+          return false;
+        }
+      });
+    if (icd) Deno.env.set("DENO_WEBGPU_BACKEND", "vulkan");
+  } catch {
+    // no permission to read the environment or the folders: keep Deno's default
   }
 }

@@ -63,7 +63,7 @@ export function attentionRef(
   T: number,
   D: number,
   H: number,
-  scale = 1 / Math.sqrt(D / H),
+  scale: number = 1 / Math.sqrt(D / H),
 ): { z: Float64Array; pattern: Float64Array } {
   const dh = D / H;
   const z = new Float64Array(B * T * D);

@@ -1,0 +1,7 @@
+/**
+ * All-pairs statistics on the GPU (cosine, covariance, seed 004's mutual information) for
+ * laminar tensors, and {@linkcode createPairwise} for apps that bring their own GPUDevice.
+ * @module
+ */
+export * from "./pairwise.ts";
+export * from "./embed.ts";

@@ -1,0 +1,786 @@
+/**
+ * All-pairs statistics on the GPU: cosine-similarity and covariance matrices, and seed 004's
+ * mutual information + covariance (`mutInfo_and_cov`) for every pair of vectors of a stack
+ * `H [L, N, D]` (or `[N, D]`), or across two stacks `A [L, N, D]`, `B [L, M, D]`; every layer in
+ * one submission, optionally reduced to per-layer summaries on the GPU so a sweep reads back
+ * kilobytes.
+ *
+ * Functions that return {@linkcode Tensor}s only record launches (nothing runs until a readback)
+ * and cannot look at the data: NaN or Inf in the input gives NaN results. Use
+ * {@linkcode checkFinite} (a GPU reduction, one readback) or the async functions
+ * ({@linkcode computePairwise}, {@linkcode pairwiseSummary}), which run the same check on the GPU
+ * in the readback of their results and throw {@linkcode InvalidArgumentError}.
+ * @module
+ */
+
+import { type BufferRange, type Gpu, type Kernel, params } from "../gpu/context.ts";
+import { InvalidArgumentError, ShapeError } from "../errors.ts";
+import { grid } from "../tensor/kernels.ts";
+import { type Shape, Tensor } from "../tensor/tensor.ts";
+import statsSrc from "../../kernels/pairwise_stats.wgsl" with { type: "text" };
+import micovSrc from "../../kernels/pairwise_micov.wgsl" with { type: "text" };
+import gramSrc from "../../kernels/pairwise_gram.wgsl" with { type: "text" };
+import summarySrc from "../../kernels/pairwise_summary.wgsl" with { type: "text" };
+
+/** Which pair statistic. `covariance` here is the outlier-free ddof-1 covariance of all D. */
+export type PairwiseMetric = "cosine" | "covariance" | "mi";
+
+/** Which pairs of a one-stack matrix are filled. */
+export type Triangle = "upper" | "full";
+
+/** Options shared by the pairwise functions. */
+export interface PairOptions {
+  /**
+   * Second stack `B [L, M, D]` (or `[M, D]`): pairs (a_i, b_j) across the two groups, output
+   * `[L, N, M]`, every entry filled.
+   */
+  other?: Tensor;
+  /**
+   * For one stack: `"upper"` fills i < j and writes 0 elsewhere (the seed's layout), `"full"`
+   * fills every entry (symmetric). Default `"full"` for cosine and covariance, `"upper"` for MI.
+   */
+  triangle?: Triangle;
+}
+
+/** Options of {@linkcode pairwiseMiCov}. */
+export interface MiCovGpuOptions extends PairOptions {
+  /** Equal-width bins per axis of the joint histogram, 2..64 (default 15). */
+  bins?: number;
+  /**
+   * Drop element k of a pair when `|z| > outlierZ` in either vector (z-scores with ddof 1 over
+   * the D elements of each vector); 0 keeps everything (default 5, as the seed's sweep).
+   */
+  outlierZ?: number;
+  /** Write MI here (`[L, N, M]` elements). */
+  outMi?: Tensor;
+  /** Write the covariance here (`[L, N, M]` elements). */
+  outCov?: Tensor;
+}
+
+/** Options of {@linkcode pairwiseCosine} and {@linkcode pairwiseCovariance}. */
+export interface GramOptions extends PairOptions {
+  /** Write the matrix here (`[L, N, M]` elements). */
+  out?: Tensor;
+}
+
+/** Largest bins per axis of the MI histogram (bins^2 u32 counters in workgroup memory). */
+export const MAX_MI_BINS = 64;
+/** Largest number of bins of a summary histogram. */
+export const MAX_SUMMARY_BINS = 1024;
+
+const STATS: Kernel = { name: "pairwise_stats", code: statsSrc };
+const GRAM: Kernel = { name: "pairwise_gram", code: gramSrc };
+const SUMMARY: Kernel = { name: "pairwise_summary", code: summarySrc };
+
+function micovKernel(bins: number): Kernel {
+  const size = Math.ceil((bins * bins) / 64) * 64;
+  return {
+    name: `pairwise_micov_h${size}`,
+    code: micovSrc.replaceAll("HIST_SIZE", String(size)),
+  };
+}
+
+function fmt(s: Shape): string {
+  return `[${s.join(", ")}]`;
+}
+
+/** A stack of vectors as the kernels address it. */
+interface Stack {
+  t: Tensor;
+  layers: number;
+  n: number;
+  d: number;
+  /** Leading dims of the output (`[]` for [N, D] input, `[L]` for [L, N, D]). */
+  lead: number[];
+  layerStride: number;
+  vecStride: number;
+  /** Element offset of vector 0 inside the bound range. */
+  base: number;
+  range: BufferRange;
+}
+
+function bindRange(gpu: Gpu, t: Tensor, firstByte: number, endByte: number): BufferRange {
+  const align = gpu.caps.storageOffsetAlignment || 256;
+  const offset = Math.floor(firstByte / align) * align;
+  return { buffer: t.buffer, offset, size: Math.max(4, endByte - offset) };
+}
+
+function stackOf(t: Tensor, what: string): Stack {
+  if (t.dtype !== "f32") {
+    throw new InvalidArgumentError(
+      `The ${what} must hold f32 values, got "${t.dtype}"`,
+      "Convert the vectors to float32",
+    );
+  }
+  if (t.shape.length !== 2 && t.shape.length !== 3) {
+    throw new ShapeError(
+      `The ${what} must be [N, D] or [L, N, D], got "${fmt(t.shape)}"`,
+      "Stack the vectors as rows: one [N, D] matrix per layer",
+    );
+  }
+  const [layers, n, d] = t.shape.length === 3 ? t.shape : [1, ...t.shape];
+  if (d < 2) {
+    throw new InvalidArgumentError(
+      `Vectors need at least 2 elements, got D = "${d}"`,
+      "Covariance and z-scores use ddof = 1; pass vectors of length >= 2",
+    );
+  }
+  if (n < 1 || layers < 1) {
+    throw new ShapeError(`The ${what} "${fmt(t.shape)}" holds no vectors`, "Pass non-empty data");
+  }
+  const range = bindRange(t.gpu, t, t.offset, t.offset + t.bytes);
+  return {
+    t,
+    layers,
+    n,
+    d,
+    lead: t.shape.length === 3 ? [layers] : [],
+    layerStride: n * d,
+    vecStride: d,
+    base: (t.offset - range.offset) / 4,
+    range,
+  };
+}
+
+function pairOf(a: Tensor, options: PairOptions, defaultTri: Triangle) {
+  const A = stackOf(a, "input");
+  let B = A;
+  if (options.other) {
+    B = stackOf(options.other, "second group");
+    if (
+      options.other.shape.length !== a.shape.length || B.layers !== A.layers || B.d !== A.d
+    ) {
+      throw new ShapeError(
+        `Cannot pair "${fmt(a.shape)}" with "${fmt(options.other.shape)}"`,
+        "Both groups need the same number of layers L and the same width D: [L, N, D] and " +
+          "[L, M, D]",
+      );
+    }
+    if (options.triangle === "upper") {
+      throw new InvalidArgumentError(
+        `triangle "upper" needs one stack; pairs across two groups fill every entry`,
+        'Leave triangle unset (or "full") when passing a second group',
+      );
+    }
+  } else if (A.n < 2) {
+    throw new InvalidArgumentError(
+      `Pairwise statistics need at least 2 vectors, got N = "${A.n}"`,
+      "Pass a stack [N, D] or [L, N, D] with N >= 2",
+    );
+  }
+  const triangle = options.triangle ?? defaultTri;
+  if (triangle !== "upper" && triangle !== "full") {
+    throw new InvalidArgumentError(
+      `triangle must be "upper" or "full", got "${triangle}"`,
+      'Use "upper" for the seed layout (i < j filled), "full" for the whole matrix',
+    );
+  }
+  const mode = options.other ? 0 : triangle === "upper" ? 1 : 2;
+  return { A, B, mode, shape: [...A.lead, A.n, B.n] as number[] };
+}
+
+/** Per-vector (mean, std, norm, z-limit) of a stack, plus the non-finite counter. */
+interface StackStats {
+  stats: Tensor;
+  bad: Tensor<"u32">;
+}
+
+function recordStats(s: Stack, thr: number, bad?: Tensor<"u32">): StackStats {
+  const gpu = s.t.gpu;
+  const V = s.layers * s.n;
+  const stats = Tensor.empty(gpu, [V, 4]);
+  const flag = bad ?? sink(gpu);
+  const [nx, ny] = grid(V, gpu.caps.maxWorkgroupsPerDimension);
+  gpu.dispatch({
+    kernel: STATS,
+    params: params(s.n, s.layers, s.d, s.layerStride, s.vecStride, s.base, nx, { f: thr }),
+    buffers: [s.range, stats.range, flag.range],
+    workgroups: [nx, ny],
+    flops: 4 * V * s.d,
+    bytes: 8 * V * s.d,
+  });
+  return { stats, bad: flag };
+}
+
+const scratch = new WeakMap<Gpu, { zero: Tensor<"u32">; sink: Tensor<"u32"> }>();
+
+function scratchOf(gpu: Gpu) {
+  let s = scratch.get(gpu);
+  if (!s) {
+    s = {
+      zero: Tensor.from(gpu, new Uint32Array(4), [4]),
+      sink: Tensor.from(gpu, new Uint32Array(4), [4]),
+    };
+    scratch.set(gpu, s);
+  }
+  return s;
+}
+
+/**
+ * A NaN/Inf counter cleared in the command stream (a recorded copy, so a pooled buffer still
+ * used by launches recorded earlier is not overwritten before they run). Dispose after reading.
+ */
+function zeros(gpu: Gpu): Tensor<"u32"> {
+  const t = Tensor.empty(gpu, [4], "u32");
+  gpu.copy(scratchOf(gpu).zero.range, t.range);
+  return t;
+}
+
+/** A counter nobody reads (for launches that only record): shared, never disposed. */
+function sink(gpu: Gpu): Tensor<"u32"> {
+  const s = scratchOf(gpu).sink;
+  return new Tensor(gpu, s.buffer, s.shape, "u32");
+}
+
+function outTensor(gpu: Gpu, out: Tensor | undefined, shape: number[], what: string): Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (!out) return Tensor.empty(gpu, shape);
+  if (out.size !== size || out.dtype !== "f32") {
+    throw new ShapeError(
+      `${what} has shape "${fmt(out.shape)}" (${out.dtype}), expected ${fmt(shape)} f32`,
+      "Allocate the output with the shape of the result",
+    );
+  }
+  return out;
+}
+
+function outRange(t: Tensor): BufferRange {
+  if (t.offset % (t.gpu.caps.storageOffsetAlignment || 256) !== 0) {
+    throw new InvalidArgumentError(
+      `Output tensors must start at a multiple of ${t.gpu.caps.storageOffsetAlignment} bytes`,
+      "Pass an output tensor at offset 0 of its buffer",
+    );
+  }
+  return t.range;
+}
+
+const tables = new WeakMap<Gpu, Map<number, Tensor>>();
+
+/** tab[c] = c * log2(c) as an f32 (hi, lo) pair, c = 0..d. */
+function cLogTable(gpu: Gpu, d: number): Tensor {
+  let byD = tables.get(gpu);
+  if (!byD) tables.set(gpu, byD = new Map());
+  let t = byD.get(d);
+  if (!t) {
+    const data = new Float32Array(2 * (d + 1));
+    for (let c = 2; c <= d; c++) {
+      const v = c * Math.log2(c);
+      const hi = Math.fround(v);
+      data[2 * c] = hi;
+      data[2 * c + 1] = Math.fround(v - hi);
+    }
+    t = Tensor.from(gpu, data, [d + 1, 2]);
+    byD.set(d, t);
+  }
+  return t;
+}
+
+function checkBins(gpu: Gpu, bins: number): void {
+  if (!Number.isInteger(bins) || bins < 2 || bins > MAX_MI_BINS) {
+    throw new InvalidArgumentError(
+      `bins must be an integer from 2 to ${MAX_MI_BINS}, got "${bins}"`,
+      "The seed uses 15 bins per axis",
+    );
+  }
+  const bytes = Math.ceil((bins * bins) / 64) * 64 * 4 + 2048;
+  if (bytes > gpu.caps.maxWorkgroupStorageBytes) {
+    throw new InvalidArgumentError(
+      `${bins} bins need ${bytes} bytes of workgroup memory; this device offers ` +
+        `${gpu.caps.maxWorkgroupStorageBytes}`,
+      "Use fewer bins",
+    );
+  }
+}
+
+function checkZ(z: number): void {
+  if (typeof z !== "number" || !Number.isFinite(z) || z < 0) {
+    throw new InvalidArgumentError(
+      `outlierZ must be a finite number >= 0, got "${z}"`,
+      "Pass a z-score threshold such as 5, or 0 to keep every element",
+    );
+  }
+}
+
+/** Upper-triangle or full / cross pair layout of a result. */
+interface Recorded {
+  shape: number[];
+  mode: number;
+  bad: Tensor<"u32">;
+  temps: Tensor[];
+}
+
+function recordGram(
+  metric: 0 | 1,
+  a: Tensor,
+  options: GramOptions,
+  bad?: Tensor<"u32">,
+): { out: Tensor } & Recorded {
+  const { A, B, mode, shape } = pairOf(a, options, "full");
+  const gpu = a.gpu;
+  const out = outTensor(gpu, options.out, shape, "Output");
+  const sa = recordStats(A, 0, bad);
+  const sb = options.other ? recordStats(B, 0, sa.bad) : sa;
+  const tx = Math.ceil(B.n / 16), ty = Math.ceil(A.n / 16);
+  gpu.dispatch({
+    kernel: GRAM,
+    params: params(
+      A.n,
+      B.n,
+      A.layers,
+      A.d,
+      A.layerStride,
+      A.vecStride,
+      A.base,
+      B.layerStride,
+      B.vecStride,
+      B.base,
+      metric,
+      mode,
+    ),
+    buffers: [A.range, B.range, sa.stats.range, sb.stats.range, outRange(out)],
+    workgroups: [tx, ty, A.layers],
+    flops: 2 * A.layers * A.n * B.n * A.d,
+    bytes: 4 * A.layers * (A.n + B.n) * A.d * Math.max(tx, ty),
+  });
+  const temps = options.other ? [sa.stats, sb.stats] : [sa.stats];
+  return { out, shape, mode, bad: sa.bad, temps };
+}
+
+/**
+ * Cosine similarity of every pair of vectors: `h [L, N, D]` → `[L, N, N]` (or `[N, D]` →
+ * `[N, N]`), or across groups with `other` `[L, M, D]` → `[L, N, M]`. A pair with a zero vector
+ * gives 0. Records launches only (see the module note on NaN/Inf).
+ *
+ * @example
+ * ```ts
+ * import { Gpu } from "../gpu/context.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * using gpu = await Gpu.create();
+ * const h = Tensor.from(gpu, new Float32Array([1, 0, 1, 1, 0, 2]), [3, 2]);
+ * console.log(await pairwiseCosine(h).read()); // [1, 0.707…, 0, 0.707…, 1, 0.707…, 0, …, 1]
+ * ```
+ */
+export function pairwiseCosine(h: Tensor, options: GramOptions = {}): Tensor {
+  const r = recordGram(0, h, options);
+  // Temporaries go back to the pool now: whoever gets them next records its launches after
+  // these, and one submission runs launches in recording order.
+  for (const t of r.temps) t.dispose();
+  return r.out;
+}
+
+/**
+ * Covariance (ddof 1, all D elements, no outlier removal: `np.cov`) of every pair of vectors:
+ * `[L, N, D]` → `[L, N, N]`, or across groups with `other`. Records launches only.
+ */
+export function pairwiseCovariance(h: Tensor, options: GramOptions = {}): Tensor {
+  const r = recordGram(1, h, options);
+  for (const t of r.temps) t.dispose();
+  return r.out;
+}
+
+/**
+ * The layer x layer cosine matrix of one token's vectors (seed 003): `h [L, D]` → `[L, L]`, or
+ * `h [L, N, D]` with `token` → the `[L, L]` matrix of vector `token` across layers.
+ */
+export function layerCosine(h: Tensor, options: { token?: number; out?: Tensor } = {}): Tensor {
+  if (h.shape.length === 2) return pairwiseCosine(h, { out: options.out });
+  if (h.shape.length !== 3) {
+    throw new ShapeError(
+      `layerCosine expects [L, D] or [L, N, D], got "${fmt(h.shape)}"`,
+      "Pass one token's hidden states [L, D], or all of them with a token index",
+    );
+  }
+  const [L, N, D] = h.shape;
+  const token = options.token;
+  if (token === undefined || !Number.isInteger(token) || token < 0 || token >= N) {
+    throw new InvalidArgumentError(
+      `token must be an integer in [0, ${N}), got "${token}"`,
+      "Pass the index of the token whose layers to compare",
+    );
+  }
+  if (L < 2 || D < 2) {
+    throw new InvalidArgumentError(
+      `layerCosine needs at least 2 layers of width >= 2, got "${fmt(h.shape)}"`,
+      "",
+    );
+  }
+  // L vectors with stride N * D starting at token * D: a strided view the kernels can address.
+  const gpu = h.gpu;
+  const out = outTensor(gpu, options.out, [L, L], "Output");
+  const range = bindRange(gpu, h, h.offset, h.offset + h.bytes);
+  const s: Stack = {
+    t: h,
+    layers: 1,
+    n: L,
+    d: D,
+    lead: [],
+    layerStride: 0,
+    vecStride: N * D,
+    base: (h.offset - range.offset) / 4 + token * D,
+    range,
+  };
+  const st = recordStats(s, 0);
+  gpu.dispatch({
+    kernel: GRAM,
+    params: params(L, L, 1, D, 0, N * D, s.base, 0, N * D, s.base, 0, 2),
+    buffers: [range, range, st.stats.range, st.stats.range, outRange(out)],
+    workgroups: [Math.ceil(L / 16), Math.ceil(L / 16), 1],
+    flops: 2 * L * L * D,
+  });
+  st.stats.dispose();
+  return out;
+}
+
+function recordMiCov(
+  a: Tensor,
+  options: MiCovGpuOptions,
+  bad?: Tensor<"u32">,
+): { mi: Tensor; cov: Tensor } & Recorded {
+  const bins = options.bins ?? 15;
+  const thr = options.outlierZ ?? 5;
+  checkBins(a.gpu, bins);
+  checkZ(thr);
+  const { A, B, mode, shape } = pairOf(a, options, "upper");
+  const gpu = a.gpu;
+  const mi = outTensor(gpu, options.outMi, shape, "MI output");
+  const cov = outTensor(gpu, options.outCov, shape, "Covariance output");
+  const sa = recordStats(A, thr, bad);
+  const sb = options.other ? recordStats(B, thr, sa.bad) : sa;
+  const table = cLogTable(gpu, A.d);
+  const W = A.layers * A.n * B.n;
+  const [nx, ny] = grid(W, gpu.caps.maxWorkgroupsPerDimension);
+  gpu.dispatch({
+    kernel: micovKernel(bins),
+    params: params(
+      A.n,
+      B.n,
+      A.layers,
+      A.d,
+      A.layerStride,
+      A.vecStride,
+      A.base,
+      B.layerStride,
+      B.vecStride,
+      B.base,
+      bins,
+      mode,
+      nx,
+    ),
+    buffers: [
+      A.range,
+      B.range,
+      sa.stats.range,
+      sb.stats.range,
+      table.range,
+      outRange(mi),
+      outRange(cov),
+    ],
+    workgroups: [nx, ny],
+    flops: 12 * W * A.d,
+    bytes: 16 * W * A.d,
+  });
+  const temps = options.other ? [sa.stats, sb.stats] : [sa.stats];
+  return { mi, cov, shape, mode, bad: sa.bad, temps };
+}
+
+/**
+ * Seed 004's `mutInfo_and_cov` for every pair: mutual information (bits) and covariance (ddof 1)
+ * on the elements kept by the outlier rule, `[L, N, D]` → two `[L, N, N]` tensors (upper
+ * triangle i < j by default, as the seed), or across groups with `other`. Pairs with fewer than
+ * two kept elements give NaN. Records launches only.
+ *
+ * @example
+ * ```ts
+ * import { Gpu } from "../gpu/context.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * using gpu = await Gpu.create();
+ * const x = new Float32Array(4 * 64).map((_, k) => Math.sin(k) * (1 + (k % 7)));
+ * const { mi, cov } = pairwiseMiCov(Tensor.from(gpu, x, [4, 64]), { bins: 15, outlierZ: 5 });
+ * const [m] = await gpu.read([mi.range]);
+ * console.log(new Float32Array(m).slice(0, 16)); // row 0: [0, MI(0,1), MI(0,2), MI(0,3)], …
+ * ```
+ */
+export function pairwiseMiCov(h: Tensor, options: MiCovGpuOptions = {}): {
+  mi: Tensor;
+  cov: Tensor;
+} {
+  const r = recordMiCov(h, options);
+  for (const t of r.temps) t.dispose();
+  return { mi: r.mi, cov: r.cov };
+}
+
+/**
+ * Count NaN and Inf elements of a tensor on the GPU (one reduction, one readback) and throw
+ * {@linkcode InvalidArgumentError} when there are any.
+ */
+export async function checkFinite(h: Tensor, what = "input"): Promise<void> {
+  const s = stackOf(h.shape.length === 1 ? h.reshape([1, h.size]) : h, what);
+  const st = recordStats(s, 0, zeros(h.gpu));
+  const [buf] = await h.gpu.read([st.bad.range]);
+  st.stats.dispose();
+  st.bad.dispose();
+  throwIfBad(new Uint32Array(buf)[0], what);
+}
+
+function throwIfBad(count: number, what: string): void {
+  if (count > 0) {
+    throw new InvalidArgumentError(
+      `The ${what} holds ${count} NaN or infinite value${count === 1 ? "" : "s"}`,
+      "Remove or replace non-finite values before computing pairwise statistics",
+    );
+  }
+}
+
+/** Options of {@linkcode computePairwise}. */
+export interface ComputeOptions extends MiCovGpuOptions {
+  /** Which statistic. */
+  metric: PairwiseMetric;
+}
+
+/**
+ * Compute one statistic, check the input for NaN/Inf on the GPU in the same submission, and
+ * read the matrix back: `{ values: Float32Array, shape }` (`[L, N, M]` or `[N, M]`). For
+ * `metric: "covariance"` with `outlierZ > 0` the seed's covariance of the kept elements is
+ * returned (from the MI kernel); with `outlierZ: 0` it is the plain covariance.
+ *
+ * @throws {InvalidArgumentError} When the input holds NaN or Inf (checked on the GPU).
+ */
+export async function computePairwise(
+  h: Tensor,
+  options: ComputeOptions,
+): Promise<{ values: Float32Array; shape: number[] }> {
+  const gpu = h.gpu;
+  const bad = zeros(gpu);
+  let out: Tensor;
+  let shape: number[];
+  const release: { dispose(): void }[] = [bad];
+  if (options.metric === "cosine") {
+    const r = recordGram(0, h, { other: options.other, triangle: options.triangle }, bad);
+    [out, shape] = [r.out, r.shape];
+    release.push(...r.temps, out);
+  } else if (options.metric === "covariance" && (options.outlierZ ?? 5) === 0) {
+    const r = recordGram(1, h, { other: options.other, triangle: options.triangle }, bad);
+    [out, shape] = [r.out, r.shape];
+    release.push(...r.temps, out);
+  } else if (options.metric === "mi" || options.metric === "covariance") {
+    const r = recordMiCov(h, options, bad);
+    out = options.metric === "mi" ? r.mi : r.cov;
+    shape = r.shape;
+    release.push(...r.temps, r.mi, r.cov);
+  } else {
+    throw new InvalidArgumentError(
+      `Unknown metric "${(options as { metric: string }).metric}"`,
+      'Use "cosine", "covariance" or "mi"',
+    );
+  }
+  try {
+    const [flag, data] = await gpu.read([bad.range, out.range]);
+    throwIfBad(new Uint32Array(flag)[0], "input");
+    return { values: new Float32Array(data, 0, out.size), shape };
+  } finally {
+    for (const t of release) t.dispose();
+  }
+}
+
+/** Per-layer summary of the pair values (upper triangle for one stack, all pairs for two). */
+export interface PairwiseSummary {
+  /** Number of finite pair values. */
+  count: number;
+  /** Number of NaN / Inf pair values (pairs with fewer than 2 kept elements give NaN MI). */
+  nonFinite: number;
+  /** Mean of the finite values. */
+  mean: number;
+  /** Smallest finite value. */
+  min: number;
+  /** Largest finite value. */
+  max: number;
+  /** `np.histogram(values, bins=edges)` counts, `[edges.length - 1]`. */
+  histogram: Uint32Array;
+}
+
+/** Options of {@linkcode summarizePairs} and {@linkcode pairwiseSummary}. */
+export interface SummaryOptions {
+  /** Increasing, finite histogram edges (numpy.histogram semantics), 2..1025 values. */
+  edges: ArrayLike<number>;
+}
+
+function nextDown(x: number): number {
+  const f = Math.fround(x);
+  if (f <= x) return f;
+  const b = new Float32Array([f]);
+  const u = new Int32Array(b.buffer);
+  if (f === 0) return -1.401298464324817e-45;
+  u[0] += f > 0 ? -1 : 1;
+  return b[0];
+}
+
+function nextUpF32(x: number): number {
+  const f = Math.fround(x);
+  if (f >= x) return f;
+  return -nextDown(-x);
+}
+
+function edgesTensor(gpu: Gpu, edges: ArrayLike<number>): { t: Tensor; lastDown: number } {
+  const n = edges.length;
+  if (n < 2 || n > MAX_SUMMARY_BINS + 1) {
+    throw new InvalidArgumentError(
+      `Summary histograms take 2 to ${MAX_SUMMARY_BINS + 1} edges, got "${n}"`,
+      "Pass bins + 1 increasing edges, e.g. linspace(0, 1.5, 101) as the seed",
+    );
+  }
+  const up = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const e = edges[i];
+    if (!Number.isFinite(e) || (i > 0 && e < edges[i - 1])) {
+      throw new InvalidArgumentError(
+        `Histogram edges must be finite and increasing, got "${e}" at index ${i}`,
+        "Sort the edges in increasing order",
+      );
+    }
+    up[i] = nextUpF32(e);
+  }
+  return { t: Tensor.from(gpu, up, [n]), lastDown: nextDown(edges[n - 1]) };
+}
+
+function recordSummary(
+  values: Tensor,
+  layers: number,
+  n: number,
+  m: number,
+  upper: boolean,
+  edges: ArrayLike<number>,
+): { f: Tensor; u: Tensor<"u32">; e: Tensor; nb: number } {
+  const gpu = values.gpu;
+  const { t: e, lastDown } = edgesTensor(gpu, edges);
+  const nb = edges.length - 1;
+  const f = Tensor.empty(gpu, [layers, 4]);
+  const u = Tensor.empty(gpu, [layers, nb + 2], "u32");
+  if (layers > gpu.caps.maxWorkgroupsPerDimension) {
+    throw new InvalidArgumentError(`Too many layers for one launch: "${layers}"`, "");
+  }
+  gpu.dispatch({
+    kernel: SUMMARY,
+    params: params(n, m, upper ? 1 : 0, nb, { f: lastDown }),
+    buffers: [outRange(values), e.range, f.range, u.range],
+    workgroups: [layers],
+    bytes: 4 * layers * n * m,
+  });
+  return { f, u, e, nb };
+}
+
+function decodeSummaries(fb: ArrayBuffer, ub: ArrayBuffer, layers: number, nb: number) {
+  const fs = new Float32Array(fb);
+  const us = new Uint32Array(ub);
+  const out: PairwiseSummary[] = [];
+  for (let l = 0; l < layers; l++) {
+    const count = us[l * (nb + 2)];
+    const sum = fs[4 * l] + fs[4 * l + 1];
+    out.push({
+      count,
+      nonFinite: us[l * (nb + 2) + 1],
+      mean: count > 0 ? sum / count : NaN,
+      min: count > 0 ? fs[4 * l + 2] : NaN,
+      max: count > 0 ? fs[4 * l + 3] : NaN,
+      histogram: us.slice(l * (nb + 2) + 2, (l + 1) * (nb + 2)),
+    });
+  }
+  return out;
+}
+
+/**
+ * Summaries of a pair-value tensor already on the GPU (`[L, N, M]` or `[N, M]`): per layer the
+ * count, mean, min, max and a histogram over `edges`, reduced on the GPU. `upper: true` reads
+ * only i < j (the seed's `triu_indices(N, 1)`).
+ */
+export async function summarizePairs(
+  values: Tensor,
+  options: SummaryOptions & { upper?: boolean },
+): Promise<PairwiseSummary[]> {
+  const s = values.shape;
+  if (s.length !== 2 && s.length !== 3) {
+    throw new ShapeError(`Pair values must be [N, M] or [L, N, M], got "${fmt(s)}"`, "");
+  }
+  const [L, N, M] = s.length === 3 ? s : [1, ...s];
+  const upper = options.upper ?? N === M;
+  const r = recordSummary(values, L, N, M, upper, options.edges);
+  try {
+    const [fb, ub] = await values.gpu.read([r.f.range, r.u.range]);
+    return decodeSummaries(fb, ub, L, r.nb);
+  } finally {
+    r.f.dispose();
+    r.u.dispose();
+    r.e.dispose();
+  }
+}
+
+/** Options of {@linkcode pairwiseSummary}. */
+export interface PairwiseSummaryOptions extends SummaryOptions {
+  /** Which statistic. */
+  metric: PairwiseMetric;
+  /** MI bins per axis (default 15). */
+  bins?: number;
+  /** Outlier z threshold for MI and the seed's covariance (default 5). */
+  outlierZ?: number;
+  /** Second group: summarise every (a_i, b_j) pair. */
+  other?: Tensor;
+}
+
+/**
+ * Compute a statistic for every layer and reduce it to per-layer summaries on the GPU, with the
+ * NaN/Inf check of the input in the same submission: one readback of a few kilobytes. The
+ * summary covers the upper triangle i < j for one stack and every pair for two groups. For
+ * `"covariance"`, `outlierZ > 0` (default 5) summarises the seed's covariance of kept elements.
+ *
+ * @throws {InvalidArgumentError} When the input holds NaN or Inf (checked on the GPU).
+ *
+ * @example
+ * ```ts
+ * import { Gpu } from "../gpu/context.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * using gpu = await Gpu.create();
+ * const h = Tensor.from(gpu, new Float32Array(2 * 8 * 32).map(Math.random), [2, 8, 32]);
+ * const edges = Array.from({ length: 101 }, (_, k) => (1.5 * k) / 100);
+ * const layers = await pairwiseSummary(h, { metric: "mi", edges });
+ * console.log(layers[0].count, layers[0].mean); // 28 pairs per layer
+ * ```
+ */
+export async function pairwiseSummary(
+  h: Tensor,
+  options: PairwiseSummaryOptions,
+): Promise<PairwiseSummary[]> {
+  const gpu = h.gpu;
+  const bad = zeros(gpu);
+  const release: { dispose(): void }[] = [bad];
+  let vals: Tensor;
+  let shape: number[];
+  let upper: boolean;
+  const triangle = options.other ? undefined : "upper" as const;
+  if (options.metric === "mi" || (options.metric === "covariance" && options.outlierZ !== 0)) {
+    const r = recordMiCov(h, { ...options, triangle }, bad);
+    vals = options.metric === "mi" ? r.mi : r.cov;
+    [shape, upper] = [r.shape, r.mode === 1];
+    release.push(...r.temps, r.mi, r.cov);
+  } else if (options.metric === "cosine" || options.metric === "covariance") {
+    const r = recordGram(options.metric === "cosine" ? 0 : 1, h, {
+      other: options.other,
+      triangle,
+    }, bad);
+    [vals, shape, upper] = [r.out, r.shape, r.mode === 1];
+    release.push(...r.temps, r.out);
+  } else {
+    throw new InvalidArgumentError(
+      `Unknown metric "${options.metric}"`,
+      'Use "cosine", "covariance" or "mi"',
+    );
+  }
+  const [L, N, M] = shape.length === 3 ? shape : [1, ...shape];
+  const r = recordSummary(vals, L, N, M, upper, options.edges);
+  release.push(r.f, r.u, r.e);
+  try {
+    const [flag, fb, ub] = await gpu.read([bad.range, r.f.range, r.u.range]);
+    throwIfBad(new Uint32Array(flag)[0], "input");
+    return decodeSummaries(fb, ub, L, r.nb);
+  } finally {
+    for (const t of release) t.dispose();
+  }
+}

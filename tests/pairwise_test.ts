@@ -1,0 +1,560 @@
+// All-pairs statistics on the GPU against the float64 CPU references (src/stats) and the numpy
+// golden fixture (seed 004's mutInfo_and_cov).
+//
+// Tolerances:
+// - cosine: 1e-5 absolute (f32 dot products over D <= 300 terms of unit-norm rows).
+// - covariance: |diff| <= 1e-5 * max(|cov|, std_i * std_j): f32 sums of D centred products
+//   have relative error ~D * 2^-24 of the scale std_i * std_j, not of a near-zero covariance.
+// - MI: 1e-5 absolute. Bin membership is decided exactly (edges carried as lo + k * step with
+//   step split into three f32 terms, v - edge by an exact two-difference; see
+//   kernels/pairwise_micov.wgsl) and the entropy sums are double-f32 over a c*log2(c) table,
+//   so MI differs from numpy only by the final f32 rounding (~1e-6). A pair may still differ
+//   when a kept value lies within ~2^-36 (relative) of a bin edge, or |z| lies within f32
+//   rounding (~1e-6) of the outlier threshold; `explainMismatch` recognises those and the golden
+//   test allows at most 2 such pairs (0 were seen on this fixture), and no unexplained ones.
+import { assert, assertEquals, assertRejects, assertThrows } from "./helpers/assert.ts";
+import { readGolden } from "./helpers/golden.ts";
+import { randn, rng, testGpu } from "./helpers/gpu.ts";
+import { Tensor } from "../src/tensor/tensor.ts";
+import { InvalidArgumentError, ShapeError } from "../src/errors.ts";
+import {
+  checkFinite,
+  computePairwise,
+  createPairwise,
+  layerCosine,
+  pairwiseCosine,
+  pairwiseCovariance,
+  pairwiseMiCov,
+  pairwiseSummary,
+  summarizePairs,
+} from "../src/kernels.ts";
+import {
+  cosineMatrix,
+  cosineMatrixAB,
+  covarianceMatrix,
+  histogram,
+  linspace,
+  mutInfoAndCov,
+  pairwiseMiCov as refMiCov,
+  rowMatrix,
+  std,
+} from "../src/stats/mod.ts";
+import { readSafetensors, writeSafetensors } from "../src/io/safetensors.ts";
+import { pairwiseCommand } from "../cli/pairwise.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+const FIXTURE = new URL("./fixtures/pairwise-golden.safetensors", import.meta.url).pathname;
+
+function rowsOf(x: Float32Array, n: number, d: number): Float64Array[] {
+  return Array.from({ length: n }, (_, i) => Float64Array.from(x.subarray(i * d, (i + 1) * d)));
+}
+
+/** Why a GPU MI value may legitimately differ: a kept value on an edge or z on the threshold. */
+function explainMismatch(x: Float64Array, y: Float64Array, thr: number, bins: number): boolean {
+  const z = (v: Float64Array) => {
+    const m = v.reduce((a, b) => a + b, 0) / v.length;
+    const s = std(v, { ddof: 1 });
+    return Array.from(v, (e) => Math.abs((e - m) / s));
+  };
+  const zx = z(x), zy = z(y);
+  if (thr > 0 && [...zx, ...zy].some((e) => Math.abs(e - thr) < 1e-5 * thr)) return true;
+  const keep = zx.map((_, k) => !(thr > 0 && (zx[k] > thr || zy[k] > thr)));
+  for (const v of [x, y]) {
+    const kept = v.filter((_, k) => keep[k]);
+    const lo = Math.min(...kept), hi = Math.max(...kept);
+    const edges = linspace(lo, hi, bins + 1);
+    const tol = 1e-9 * Math.max(Math.abs(lo), Math.abs(hi));
+    for (const e of edges) if (kept.some((k) => Math.abs(k - e) < tol && k !== lo)) return true;
+  }
+  return false;
+}
+
+function checkMiCov(
+  label: string,
+  got: { mi: Float32Array; cov: Float32Array },
+  want: { mi: ArrayLike<number>; cov: ArrayLike<number> },
+  rowsA: Float64Array[],
+  rowsB: Float64Array[],
+  thr: number,
+  bins: number,
+  allowExplained = 0,
+): { maxMi: number; maxCov: number; explained: number } {
+  const m = rowsB.length;
+  let maxMi = 0, maxCov = 0, explained = 0;
+  for (let i = 0; i < rowsA.length; i++) {
+    const si = std(rowsA[i], { ddof: 1 });
+    for (let j = 0; j < m; j++) {
+      const o = i * m + j;
+      const dm = Math.abs(got.mi[o] - want.mi[o]);
+      const nanBoth = Number.isNaN(got.mi[o]) && Number.isNaN(want.mi[o]);
+      if (!nanBoth) {
+        if (!(dm <= 1e-5)) {
+          assert(
+            explainMismatch(rowsA[i], rowsB[j], thr, bins),
+            `${label}: MI(${i}, ${j}) ${got.mi[o]} vs ${want.mi[o]} is not a bin-edge case`,
+          );
+          explained++;
+        } else maxMi = Math.max(maxMi, dm);
+        const scale = Math.max(Math.abs(want.cov[o]), si * std(rowsB[j], { ddof: 1 }));
+        const dc = Math.abs(got.cov[o] - want.cov[o]) / scale;
+        assert(
+          dc <= 1e-5 || scale === 0,
+          `${label}: cov(${i}, ${j}) ${got.cov[o]} vs ${want.cov[o]}`,
+        );
+        if (scale > 0) maxCov = Math.max(maxCov, dc);
+      }
+    }
+  }
+  assert(explained <= allowExplained, `${label}: ${explained} bin-edge pairs`);
+  return { maxMi, maxCov, explained };
+}
+
+Deno.test("pairwise MI, covariance and cosine match the numpy golden fixture", opts, async () => {
+  const gpu = await testGpu();
+  const g = readGolden(FIXTURE);
+  const X = g.get("X")!.data as Float32Array;
+  const [N, D] = g.get("X")!.shape;
+  const x = Tensor.from(gpu, X, [N, D]);
+  const { mi, cov } = pairwiseMiCov(x, { bins: 15, outlierZ: 5 });
+  const cos = pairwiseCosine(x);
+  const [m, c, cs] = await gpu.read([mi.range, cov.range, cos.range]);
+  const got = { mi: new Float32Array(m, 0, N * N), cov: new Float32Array(c, 0, N * N) };
+  const rows = rowsOf(X, N, D);
+  const want = { mi: g.get("mi")!.data, cov: g.get("cov")!.data };
+  const r = checkMiCov("golden", got, want, rows, rows, 5, 15, 2);
+  // The lower triangle and diagonal are exactly 0, as in the seed.
+  for (let i = 0; i < N; i++) {
+    for (let j = 0; j <= i; j++) assert(got.mi[i * N + j] === 0 && got.cov[i * N + j] === 0);
+  }
+  const gc = g.get("cos")!.data;
+  let maxCos = 0;
+  const cosv = new Float32Array(cs, 0, N * N);
+  for (let i = 0; i < N * N; i++) maxCos = Math.max(maxCos, Math.abs(cosv[i] - gc[i]));
+  assert(maxCos <= 1e-5, `cos max diff ${maxCos}`);
+  // The CPU reference reproduces the golden file exactly (same float64 algorithm).
+  const ref = refMiCov(rowMatrix(X, N, D), { bins: 15, outlierThresh: 5 });
+  for (let i = 0; i < N * N; i++) {
+    assert(Math.abs(ref.mi[i] - want.mi[i]) <= 1e-12 && Math.abs(ref.cov[i] - want.cov[i]) <= 1e-9);
+  }
+  console.log(
+    `golden: max |MI diff| ${r.maxMi.toExponential(2)}, max cov rel diff ` +
+      `${r.maxCov.toExponential(2)}, max |cos diff| ${maxCos.toExponential(2)}, ` +
+      `bin-edge pairs ${r.explained}`,
+  );
+  for (const t of [x, mi, cov, cos]) t.dispose();
+});
+
+/** Random rows with the awkward cases: constant, outliers, values on bin edges, tiny range. */
+function awkwardRows(n: number, d: number, seed: number): Float32Array {
+  const x = randn(n * d, seed, 2);
+  const r = rng(seed + 1);
+  for (let i = 0; i < n; i++) {
+    const row = x.subarray(i * d, (i + 1) * d);
+    const kind = i % 5;
+    if (kind === 1) row.fill(0.75); // constant: std 0, nothing dropped, MI 0
+    else if (kind === 2) {
+      for (let k = 0; k < 3; k++) row[Math.floor(r() * d)] = 40 * (r() < 0.5 ? -1 : 1);
+    } else if (kind === 3) {
+      for (let k = 0; k < d; k++) row[k] = Math.floor(r() * 16); // integers 0..15: on edges
+    } else if (kind === 4) {
+      for (let k = 0; k < d; k++) row[k] = 1000 + row[k] * 1e-3; // large offset, small range
+    }
+  }
+  return x;
+}
+
+Deno.test("pairwiseMiCov() matches mutInfoAndCov on awkward shapes and data", opts, async () => {
+  const gpu = await testGpu();
+  for (
+    const [N, D, bins, thr, seed] of [[2, 33, 15, 5, 1], [11, 100, 7, 2, 2], [6, 257, 64, 0, 3]]
+  ) {
+    const X = awkwardRows(N, D, seed);
+    const x = Tensor.from(gpu, X, [N, D]);
+    const up = pairwiseMiCov(x, { bins, outlierZ: thr });
+    const full = pairwiseMiCov(x, { bins, outlierZ: thr, triangle: "full" });
+    const [a, b, c, d] = await gpu.read([up.mi.range, up.cov.range, full.mi.range, full.cov.range]);
+    const rows = rowsOf(X, N, D);
+    const ref = refMiCov(rowMatrix(X, N, D), { bins, outlierThresh: thr });
+    const got = { mi: new Float32Array(a, 0, N * N), cov: new Float32Array(b, 0, N * N) };
+    checkMiCov(`N=${N} D=${D}`, got, ref, rows, rows, thr, bins);
+    // full: symmetric, the diagonal is MI(x, x) and var(x).
+    const fm = new Float32Array(c, 0, N * N), fc = new Float32Array(d, 0, N * N);
+    for (let i = 0; i < N; i++) {
+      for (let j = 0; j < N; j++) {
+        const o = i < j ? i * N + j : j * N + i;
+        if (i !== j) assert(fm[i * N + j] === got.mi[o] && fc[i * N + j] === got.cov[o]);
+      }
+      const self = mutInfoAndCov(rows[i], rows[i], { bins, outlierThresh: thr });
+      assert(Math.abs(fm[i * N + i] - self.mi) <= 1e-5, `self MI ${fm[i * N + i]} vs ${self.mi}`);
+      assert(Math.abs(fc[i * N + i] - self.cov) <= 1e-5 * Math.max(1, Math.abs(self.cov)));
+    }
+    for (const t of [x, up.mi, up.cov, full.mi, full.cov]) t.dispose();
+  }
+});
+
+Deno.test("cosine and covariance matrices match the CPU, one stack and two", opts, async () => {
+  const gpu = await testGpu();
+  const N = 19, M = 5, D = 37;
+  const X = awkwardRows(N, D, 7), Y = randn(M * D, 8);
+  X.fill(0, 0, D); // a zero row: cosine 0
+  const x = Tensor.from(gpu, X, [N, D]), y = Tensor.from(gpu, Y, [M, D]);
+  const cos = pairwiseCosine(x);
+  const cov = pairwiseCovariance(x, { triangle: "upper" });
+  const cross = pairwiseCosine(x, { other: y });
+  const crossCov = pairwiseCovariance(x, { other: y });
+  const [a, b, c, d] = await gpu.read([cos.range, cov.range, cross.range, crossCov.range]);
+  const rx = rowMatrix(X, N, D), ry = rowMatrix(Y, M, D);
+  const wantCos = cosineMatrix(rx), wantCov = covarianceMatrix(rx);
+  const gotCos = new Float32Array(a), gotCov = new Float32Array(b);
+  for (let i = 0; i < N; i++) {
+    for (let j = 0; j < N; j++) {
+      const o = i * N + j;
+      assert(Math.abs(gotCos[o] - wantCos[o]) <= 1e-5, `cos(${i},${j})`);
+      const w = i < j ? wantCov[o] : 0;
+      const scale = Math.max(1e-6, Math.sqrt(wantCov[i * N + i] * wantCov[j * N + j]));
+      assert(Math.abs(gotCov[o] - w) <= 1e-5 * scale + 1e-7, `cov(${i},${j}) ${gotCov[o]} vs ${w}`);
+    }
+  }
+  const wantCross = cosineMatrixAB(rx, ry);
+  const gotCross = new Float32Array(c);
+  for (let o = 0; o < N * M; o++) assert(Math.abs(gotCross[o] - wantCross[o]) <= 1e-5);
+  const gotCrossCov = new Float32Array(d);
+  for (let i = 0; i < N; i++) {
+    for (let j = 0; j < M; j++) {
+      const r = mutInfoAndCov(
+        X.subarray(i * D, (i + 1) * D),
+        Y.subarray(j * D, (j + 1) * D),
+      );
+      assert(Math.abs(gotCrossCov[i * M + j] - r.cov) <= 1e-5 * Math.max(1, Math.abs(r.cov)));
+    }
+  }
+  for (const t of [x, y, cos, cov, cross, crossCov]) t.dispose();
+});
+
+Deno.test("multi-layer stacks and two groups: every layer in one submission", opts, async () => {
+  const gpu = await testGpu();
+  const L = 3, N = 9, M = 4, D = 70;
+  const A = awkwardRows(L * N, D, 11), B = randn(L * M * D, 12, 3);
+  const a = Tensor.from(gpu, A, [L, N, D]), b = Tensor.from(gpu, B, [L, M, D]);
+  const self = pairwiseMiCov(a);
+  const ab = pairwiseMiCov(a, { other: b });
+  const lc = layerCosine(a, { token: 4 });
+  const before = gpu.pending;
+  assert(before >= 5, "launches are recorded, not run");
+  const [m1, c1, m2, c2, l1] = await gpu.read([
+    self.mi.range,
+    self.cov.range,
+    ab.mi.range,
+    ab.cov.range,
+    lc.range,
+  ]);
+  assertEquals(self.mi.shape, [L, N, N]);
+  assertEquals(ab.mi.shape, [L, N, M]);
+  for (let l = 0; l < L; l++) {
+    const ra = rowsOf(A.subarray(l * N * D), N, D);
+    const rb = rowsOf(B.subarray(l * M * D), M, D);
+    const ref = refMiCov(rowMatrix(A.subarray(l * N * D, (l + 1) * N * D), N, D), {
+      outlierThresh: 5,
+    });
+    checkMiCov(
+      `layer ${l}`,
+      {
+        mi: new Float32Array(m1, 4 * l * N * N, N * N),
+        cov: new Float32Array(c1, 4 * l * N * N, N * N),
+      },
+      ref,
+      ra,
+      ra,
+      5,
+      15,
+    );
+    const cross = { mi: new Float64Array(N * M), cov: new Float64Array(N * M) };
+    for (let i = 0; i < N; i++) {
+      for (let j = 0; j < M; j++) {
+        const r = mutInfoAndCov(ra[i], rb[j], { bins: 15, outlierThresh: 5 });
+        cross.mi[i * M + j] = r.mi;
+        cross.cov[i * M + j] = r.cov;
+      }
+    }
+    checkMiCov(
+      `layer ${l} A/B`,
+      {
+        mi: new Float32Array(m2, 4 * l * N * M, N * M),
+        cov: new Float32Array(c2, 4 * l * N * M, N * M),
+      },
+      cross,
+      ra,
+      rb,
+      5,
+      15,
+    );
+  }
+  // layer x layer cosine of token 4 (seed 003).
+  const tok = new Float32Array(L * D);
+  for (let l = 0; l < L; l++) tok.set(A.subarray((l * N + 4) * D, (l * N + 5) * D), l * D);
+  const want = cosineMatrix(rowMatrix(tok, L, D));
+  const got = new Float32Array(l1, 0, L * L);
+  for (let i = 0; i < L * L; i++) assert(Math.abs(got[i] - want[i]) <= 1e-5);
+  for (const t of [a, b, self.mi, self.cov, ab.mi, ab.cov, lc]) t.dispose();
+});
+
+Deno.test("per-layer summaries reduced on the GPU match CPU summaries", opts, async () => {
+  const gpu = await testGpu();
+  const L = 2, N = 12, D = 48;
+  const A = randn(L * N * D, 21, 2);
+  const a = Tensor.from(gpu, A, [L, N, D]);
+  const edges = linspace(0, 1.5, 31);
+  const sums = await pairwiseSummary(a, { metric: "mi", edges });
+  const { values } = await computePairwise(a, { metric: "mi" });
+  const cosSums = await pairwiseSummary(a, { metric: "cosine", edges: linspace(-1, 1, 11) });
+  const cosM = await computePairwise(a, { metric: "cosine", triangle: "upper" });
+  for (let l = 0; l < L; l++) {
+    for (
+      const [s, vals, e] of [[sums[l], values, edges], [
+        cosSums[l],
+        cosM.values,
+        linspace(-1, 1, 11),
+      ]] as const
+    ) {
+      const tri: number[] = [];
+      for (let i = 0; i < N; i++) {
+        for (let j = i + 1; j < N; j++) tri.push(vals[l * N * N + i * N + j]);
+      }
+      assertEquals(s.count, tri.length);
+      assertEquals(s.nonFinite, 0);
+      assert(Math.abs(s.mean - tri.reduce((p, q) => p + q, 0) / tri.length) <= 1e-6);
+      assertEquals(s.min, Math.min(...tri));
+      assertEquals(s.max, Math.max(...tri));
+      assertEquals(Array.from(s.histogram), Array.from(histogram(tri, { bins: e }).counts));
+    }
+  }
+  // Values exactly on edges, outside the range and on the closed last edge (numpy semantics).
+  const v = Tensor.from(gpu, new Float32Array([0, 0.5, 1, 1, 0.25, 2, -1, 0.75, 1]), [3, 3]);
+  const [s] = await summarizePairs(v, { edges: [0.25, 0.5, 1], upper: false });
+  assertEquals(
+    Array.from(s.histogram),
+    Array.from(histogram([0, 0.5, 1, 1, 0.25, 2, -1, 0.75, 1], { bins: [0.25, 0.5, 1] }).counts),
+  );
+  a.dispose();
+  v.dispose();
+});
+
+Deno.test("bad inputs throw typed errors with hints", opts, async () => {
+  const gpu = await testGpu();
+  const x = Tensor.from(gpu, randn(4 * 8, 1), [4, 8]);
+  const y = Tensor.from(gpu, randn(3 * 7, 2), [3, 7]);
+  assertThrows(() => pairwiseCosine(x, { other: y }), ShapeError, "Cannot pair");
+  assertThrows(() => pairwiseMiCov(Tensor.from(gpu, randn(8, 3), [8])), ShapeError);
+  assertThrows(() => pairwiseMiCov(x, { bins: 1 }), InvalidArgumentError, "bins");
+  assertThrows(() => pairwiseMiCov(x, { bins: 65 }), InvalidArgumentError, "bins");
+  assertThrows(() => pairwiseMiCov(x, { outlierZ: -1 }), InvalidArgumentError, "outlierZ");
+  assertThrows(
+    () => pairwiseCosine(Tensor.from(gpu, randn(8, 4), [1, 8])),
+    InvalidArgumentError,
+    "N =",
+  );
+  assertThrows(() => pairwiseCovariance(x, { other: x, triangle: "upper" }), InvalidArgumentError);
+  const bad = randn(4 * 8, 5);
+  bad[13] = NaN;
+  bad[20] = Infinity;
+  const b = Tensor.from(gpu, bad, [4, 8]);
+  const e = await assertRejects(
+    () => computePairwise(b, { metric: "mi" }),
+    InvalidArgumentError,
+    "2 NaN",
+  );
+  assert(e.hint.length > 0);
+  await assertRejects(
+    () => pairwiseSummary(b, { metric: "cosine", edges: [0, 1] }),
+    InvalidArgumentError,
+  );
+  await assertRejects(() => checkFinite(b), InvalidArgumentError);
+  await checkFinite(x);
+  await assertRejects(
+    () => pairwiseSummary(x, { metric: "mi", edges: [1, 0] }),
+    InvalidArgumentError,
+  );
+  for (const t of [x, y, b]) t.dispose();
+});
+
+Deno.test("createPairwise() works on a caller's device and buffers", opts, async () => {
+  const gpu = await testGpu();
+  const device = gpu.device;
+  const L = 2, N = 6, D = 40;
+  const data = randn(L * N * D, 31);
+  const input = device.createBuffer({
+    size: data.byteLength,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+  });
+  device.queue.writeBuffer(input, 0, data as Float32Array<ArrayBuffer>);
+  const pw = createPairwise(device);
+  const stack = { buffer: input, shape: [L, N, D] };
+  const cos = await pw.cosine(stack);
+  const { mi } = await pw.miCov(stack, { bins: 10, outlierZ: 0 });
+  const sums = await pw.summary(stack, {
+    metric: "mi",
+    edges: linspace(0, 3, 7),
+    bins: 10,
+    outlierZ: 0,
+  });
+  const [c, m] = await pw.gpu.read([
+    { buffer: cos, offset: 0, size: 4 * L * N * N },
+    { buffer: mi, offset: 0, size: 4 * L * N * N },
+  ]);
+  const gotC = new Float32Array(c), gotM = new Float32Array(m);
+  for (let l = 0; l < L; l++) {
+    const slice = data.subarray(l * N * D, (l + 1) * N * D);
+    const wc = cosineMatrix(rowMatrix(slice, N, D));
+    const wm = refMiCov(rowMatrix(slice, N, D), { bins: 10 });
+    for (let o = 0; o < N * N; o++) {
+      assert(Math.abs(gotC[l * N * N + o] - wc[o]) <= 1e-5);
+      assert(Math.abs(gotM[l * N * N + o] - wm.mi[o]) <= 1e-5);
+    }
+    assertEquals(sums[l].count, (N * (N - 1)) / 2);
+  }
+  const nanBuf = device.createBuffer({
+    size: data.byteLength,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+  });
+  device.queue.writeBuffer(nanBuf, 0, new Float32Array(L * N * D).fill(NaN));
+  await assertRejects(() => pw.cosine({ buffer: nanBuf, shape: [L, N, D] }), InvalidArgumentError);
+  for (const bf of [input, cos, mi, nanBuf]) bf.destroy();
+  pw.dispose();
+});
+
+Deno.test("CLI: pairwise round trip through safetensors", opts, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const L = 2, N = 7, D = 30;
+    const X = randn(L * N * D, 41, 2);
+    const inPath = `${dir}/in.safetensors`;
+    await writeSafetensors(inPath, {
+      h: { dtype: "F64", shape: [L, N, D], data: Float64Array.from(X) },
+      ids: { dtype: "I32", shape: [2], data: new Int32Array(2) },
+    });
+    for (const metric of ["mi", "covariance", "cosine"]) {
+      const out = `${dir}/${metric}.safetensors`;
+      const code = await pairwiseCommand([
+        "--in",
+        inPath,
+        "--tensor",
+        "h",
+        "--metric",
+        metric,
+        "--bins",
+        "12",
+        "--out",
+        out,
+      ]);
+      assertEquals(code, 0);
+      const f = await readSafetensors(out);
+      assertEquals(f.get("matrix").shape, [L, N, N]);
+      const m = f.getF32("matrix");
+      for (let l = 0; l < L; l++) {
+        const rows = rowMatrix(X.subarray(l * N * D, (l + 1) * N * D), N, D);
+        const ref = refMiCov(rows, { bins: 12, outlierThresh: 5 });
+        const want = metric === "mi"
+          ? ref.mi
+          : metric === "covariance"
+          ? ref.cov
+          : cosineMatrix(rows);
+        for (let o = 0; o < N * N; o++) {
+          assert(
+            Math.abs(m[l * N * N + o] - want[o]) <= 1e-5 * Math.max(1, Math.abs(want[o])),
+            `${metric} ${o}`,
+          );
+        }
+      }
+    }
+    // Errors: exit code 1 with a message, not a stack trace.
+    const quiet = console.error;
+    console.error = () => {};
+    try {
+      assertEquals(
+        await pairwiseCommand([
+          "--in",
+          inPath,
+          "--tensor",
+          "ids",
+          "--metric",
+          "mi",
+          "--out",
+          `${dir}/x`,
+        ]),
+        1,
+      );
+      assertEquals(
+        await pairwiseCommand([
+          "--in",
+          inPath,
+          "--tensor",
+          "h",
+          "--metric",
+          "nope",
+          "--out",
+          `${dir}/x`,
+        ]),
+        1,
+      );
+      assertEquals(
+        await pairwiseCommand([
+          "--in",
+          inPath,
+          "--tensor",
+          "h",
+          "--metric",
+          "mi",
+          "--bins",
+          "1",
+          "--out",
+          `${dir}/x`,
+        ]),
+        1,
+      );
+      assertEquals(
+        await pairwiseCommand([
+          "--in",
+          `${dir}/missing.safetensors`,
+          "--tensor",
+          "h",
+          "--metric",
+          "mi",
+          "--out",
+          `${dir}/x`,
+        ]),
+        1,
+      );
+      const nan = Float32Array.from(X);
+      nan[5] = NaN;
+      await writeSafetensors(`${dir}/nan.safetensors`, {
+        h: { dtype: "F32", shape: [L, N, D], data: nan },
+      });
+      assertEquals(
+        await pairwiseCommand([
+          "--in",
+          `${dir}/nan.safetensors`,
+          "--tensor",
+          "h",
+          "--metric",
+          "cosine",
+          "--out",
+          `${dir}/x`,
+        ]),
+        1,
+      );
+    } finally {
+      console.error = quiet;
+    }
+    const log = console.log;
+    let printed = "";
+    console.log = (s: string) => printed += s;
+    try {
+      assertEquals(await pairwiseCommand(["--help"]), 0);
+    } finally {
+      console.log = log;
+    }
+    assert(printed.includes("--metric"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
