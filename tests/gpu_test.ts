@@ -85,3 +85,19 @@ Deno.test("the buffer pool reuses released buffers", opts, async () => {
   u.dispose();
   await gpu.flush();
 });
+
+Deno.test(
+  "forward() with the hardware kernel variants (as on a real GPU) matches HF",
+  opts,
+  async () => {
+    const base = await testGpu();
+    const hw = new Gpu(base.device, { ...base.caps, isFallbackAdapter: false });
+    const model = await Gpt2Model.load(hw, FIX + "tiny-gpt2");
+    const golden = await readSafetensors(FIX + "tiny-gpt2-golden.safetensors");
+    const meta = JSON.parse(await Deno.readTextFile(FIX + "tiny-gpt2-golden.json"));
+    const ids: number[] = meta.texts[3].ids; // 37 tokens: the tiled matmul is chosen
+    const out = await model.run(ids, { hiddenStates: true, logits: "last" });
+    assert(maxAbsDiff(out.hiddenStates!, golden.getF32("t3.hidden")) <= 1e-4);
+    assert(maxAbsDiff(out.logits!, golden.getF32("t3.logits_last")) <= 1e-4);
+  },
+);

@@ -20,32 +20,30 @@ import { maxAbsDiff, randn, rng, testGpu } from "./helpers/gpu.ts";
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
 Deno.test(
-  "matmul() matches the CPU reference on odd shapes, with bias and gelu",
+  "matmul() variants match the CPU reference on odd shapes, with bias and gelu",
   opts,
   async () => {
     const gpu = await testGpu();
     const r = rng(1);
-    for (let trial = 0; trial < 6; trial++) {
-      const M = 1 + Math.floor(r() * 70),
-        K = 1 + Math.floor(r() * 90),
-        N = 1 + Math.floor(r() * 75);
+    for (let trial = 0; trial < 12; trial++) {
+      const variant = trial < 6 ? "simple" : "tiled";
+      const big = trial >= 9; // several 128-wide tiles with ragged edges
+      const M = 1 + Math.floor(r() * (big ? 300 : 70)),
+        K = 1 + Math.floor(r() * (big ? 150 : 90)),
+        N = 1 + Math.floor(r() * (big ? 300 : 75));
       const transposeW = trial % 2 === 1;
       const x = randn(M * K, 10 + trial), w = randn(K * N, 20 + trial), b = randn(N, 30 + trial);
       const gel = trial % 3 === 0;
       const y = matmul(
         Tensor.from(gpu, x, [M, K]),
         Tensor.from(gpu, w, transposeW ? [N, K] : [K, N]),
-        {
-          bias: Tensor.from(gpu, b),
-          gelu: gel,
-          transposeW,
-        },
+        { bias: Tensor.from(gpu, b), gelu: gel, transposeW, variant },
       );
       assertEquals(y.shape, [M, N]);
       const got = await y.read();
       const want = matmulRef(x, w, M, K, N, { bias: b, gelu: gel, transposeW });
       const d = maxAbsDiff(got, want);
-      assert(d < 1e-4, `M=${M} K=${K} N=${N}: max diff ${d}`);
+      assert(d < 1e-4, `${variant} M=${M} K=${K} N=${N}: max diff ${d}`);
     }
   },
 );

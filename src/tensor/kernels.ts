@@ -11,6 +11,7 @@ import gatherSrc from "../../kernels/gather.wgsl" with { type: "text" };
 import interveneSrc from "../../kernels/intervene.wgsl" with { type: "text" };
 import layernormSrc from "../../kernels/layernorm.wgsl" with { type: "text" };
 import matmulSrc from "../../kernels/matmul.wgsl" with { type: "text" };
+import matmulTiledSrc from "../../kernels/matmul_tiled.wgsl" with { type: "text" };
 import softmaxSrc from "../../kernels/softmax.wgsl" with { type: "text" };
 
 /** Kernels by name. */
@@ -21,6 +22,8 @@ export const KERNELS = {
   layerNorm: { name: "layer_norm", code: layernormSrc },
   matmul: { name: "matmul", code: matmulSrc, constants: { TRANS_B: 0 } },
   matmulTransB: { name: "matmul_nt", code: matmulSrc, constants: { TRANS_B: 1 } },
+  matmulTiled: { name: "matmul_tiled", code: matmulTiledSrc, constants: { TRANS_B: 0 } },
+  matmulTiledTransB: { name: "matmul_tiled_nt", code: matmulTiledSrc, constants: { TRANS_B: 1 } },
   attend: { name: "attention", code: attentionSrc, entryPoint: "attend" },
   zFromPattern: { name: "attention_z", code: attentionSrc, entryPoint: "z_from_pattern" },
   embed: { name: "embed", code: gatherSrc, entryPoint: "embed" },

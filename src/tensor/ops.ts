@@ -41,6 +41,12 @@ export interface MatmulOptions {
   outRowStride?: number;
   /** First column of `out` written (default 0). */
   outColumn?: number;
+  /**
+   * Kernel variant: "simple" (4x4 register tile, no workgroup memory: best on CPU adapters such
+   * as lavapipe), "tiled" (128x128 workgroup tile, 8x8 per thread: large GPUs), or "auto"
+   * (default: tiled on hardware adapters when the output has at least 32 rows and 64 columns).
+   */
+  variant?: "simple" | "tiled" | "auto";
 }
 
 /**
@@ -77,11 +83,18 @@ export function matmul(x: Tensor, w: Tensor, options: MatmulOptions = {}): Tenso
     }
   } else out = Tensor.empty(x.gpu, [...x.shape.slice(0, -1), N]);
   const flags = (options.bias ? 1 : 0) | (options.gelu ? 2 : 0);
+  const variant = options.variant ?? "auto";
+  const tiled = variant === "tiled" ||
+    (variant === "auto" && !x.gpu.caps.isFallbackAdapter && M >= 32 && N >= 64);
+  const tile = tiled ? 128 : 32;
+  const kernel = tiled
+    ? (options.transposeW ? KERNELS.matmulTiledTransB : KERNELS.matmulTiled)
+    : (options.transposeW ? KERNELS.matmulTransB : KERNELS.matmul);
   x.gpu.dispatch({
-    kernel: options.transposeW ? KERNELS.matmulTransB : KERNELS.matmul,
+    kernel,
     params: params(M, N, K, K, options.transposeW ? K : N, ldc, col, flags),
     buffers: [x.range, w.range, (options.bias ?? w).range, out.range],
-    workgroups: [Math.ceil(N / 32), Math.ceil(M / 32)],
+    workgroups: [Math.ceil(N / tile), Math.ceil(M / tile)],
     flops: 2 * M * N * K,
     bytes: 4 * (M * K + K * N + M * N),
   });

@@ -1,0 +1,153 @@
+// Variant 2 of matmul.wgsl (same bindings, parameters and results): for large GPUs.
+// C[m, c_off + n] = act(sum_k A[m, k] * B(k, n) + bias[n]); see matmul.wgsl for the layouts.
+// Technique: a 128 x 128 output tile per workgroup of 16 x 16 threads, each thread an 8 x 8
+// register tile held in 16 named vec4 accumulators (private arrays indexed in loops spill to
+// slow memory); A and B tiles of depth 8 staged in workgroup memory as vec4s, A transposed so a
+// thread reads its 8 rows as two vec4s. Loads are bounds-checked (zero fill), so any M, N, K work.
+// Launch (ceil(N / 128), ceil(M / 128)).
+
+override TRANS_B: bool = false;
+
+struct Params {
+  m: u32,
+  n: u32,
+  k: u32,
+  lda: u32,
+  ldb: u32,
+  ldc: u32,
+  c_off: u32,
+  flags: u32,  // bit 0: add bias; bit 1: apply gelu_new
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+
+// as_t[kk * 32 + m / 4][m % 4] = A[m0 + m, k0 + kk]; bs[kk * 32 + n / 4][n % 4] = B(k0 + kk, n0 + n)
+var<workgroup> as_t: array<vec4<f32>, 256>;
+var<workgroup> bs: array<vec4<f32>, 256>;
+
+fn load_a(m: u32, k: u32) -> f32 {
+  if (m < p.m && k < p.k) { return a[m * p.lda + k]; }
+  return 0.0;
+}
+
+fn load_b(k: u32, n: u32) -> f32 {
+  if (k < p.k && n < p.n) {
+    if (TRANS_B) { return b[n * p.ldb + k]; }
+    return b[k * p.ldb + n];
+  }
+  return 0.0;
+}
+
+fn gelu_new(x: f32) -> f32 {
+  let u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
+  let t = 1.0 - 2.0 / (exp(2.0 * clamp(u, -30.0, 30.0)) + 1.0);
+  return 0.5 * x * (1.0 + t);
+}
+
+fn store1(m: u32, n: u32, v: f32) {
+  if (n < p.n) {
+    var y = v;
+    if ((p.flags & 1u) != 0u) { y = y + bias[n]; }
+    if ((p.flags & 2u) != 0u) { y = gelu_new(y); }
+    c[m * p.ldc + p.c_off + n] = y;
+  }
+}
+
+fn store8(m: u32, n0: u32, lo: vec4<f32>, hi: vec4<f32>) {
+  if (m >= p.m) { return; }
+  store1(m, n0, lo.x);
+  store1(m, n0 + 1u, lo.y);
+  store1(m, n0 + 2u, lo.z);
+  store1(m, n0 + 3u, lo.w);
+  store1(m, n0 + 4u, hi.x);
+  store1(m, n0 + 5u, hi.y);
+  store1(m, n0 + 6u, hi.z);
+  store1(m, n0 + 7u, hi.w);
+}
+
+@compute @workgroup_size(16, 16)
+fn main(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(local_invocation_id) lid: vec3<u32>,
+  @builtin(local_invocation_index) t: u32,
+) {
+  let tile_m = wg.y * 128u;
+  let tile_n = wg.x * 128u;
+  var c00 = vec4<f32>(0.0);
+  var c01 = vec4<f32>(0.0);
+  var c10 = vec4<f32>(0.0);
+  var c11 = vec4<f32>(0.0);
+  var c20 = vec4<f32>(0.0);
+  var c21 = vec4<f32>(0.0);
+  var c30 = vec4<f32>(0.0);
+  var c31 = vec4<f32>(0.0);
+  var c40 = vec4<f32>(0.0);
+  var c41 = vec4<f32>(0.0);
+  var c50 = vec4<f32>(0.0);
+  var c51 = vec4<f32>(0.0);
+  var c60 = vec4<f32>(0.0);
+  var c61 = vec4<f32>(0.0);
+  var c70 = vec4<f32>(0.0);
+  var c71 = vec4<f32>(0.0);
+  // This thread's share of each tile load: 4 elements of A (row t / 2, depth (t % 2) * 4 ..)
+  // and 4 of B (NN: depth t / 32, columns (t % 32) * 4 ..; NT: column t / 2, depth (t % 2) * 4 ..).
+  let a_row = t / 2u;
+  let a_k = (t % 2u) * 4u;
+  for (var k0 = 0u; k0 < p.k; k0 = k0 + 8u) {
+    for (var j = 0u; j < 4u; j = j + 1u) {
+      as_t[(a_k + j) * 32u + a_row / 4u][a_row % 4u] = load_a(tile_m + a_row, k0 + a_k + j);
+    }
+    if (TRANS_B) {
+      for (var j = 0u; j < 4u; j = j + 1u) {
+        bs[(a_k + j) * 32u + a_row / 4u][a_row % 4u] = load_b(k0 + a_k + j, tile_n + a_row);
+      }
+    } else {
+      let kk = t / 32u;
+      let n = (t % 32u) * 4u;
+      bs[kk * 32u + n / 4u] = vec4<f32>(
+        load_b(k0 + kk, tile_n + n),
+        load_b(k0 + kk, tile_n + n + 1u),
+        load_b(k0 + kk, tile_n + n + 2u),
+        load_b(k0 + kk, tile_n + n + 3u),
+      );
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 8u; kk = kk + 1u) {
+      let a0 = as_t[kk * 32u + lid.y * 2u];
+      let a1 = as_t[kk * 32u + lid.y * 2u + 1u];
+      let b0 = bs[kk * 32u + lid.x * 2u];
+      let b1 = bs[kk * 32u + lid.x * 2u + 1u];
+      c00 = fma(vec4<f32>(a0[0]), b0, c00);
+      c01 = fma(vec4<f32>(a0[0]), b1, c01);
+      c10 = fma(vec4<f32>(a0[1]), b0, c10);
+      c11 = fma(vec4<f32>(a0[1]), b1, c11);
+      c20 = fma(vec4<f32>(a0[2]), b0, c20);
+      c21 = fma(vec4<f32>(a0[2]), b1, c21);
+      c30 = fma(vec4<f32>(a0[3]), b0, c30);
+      c31 = fma(vec4<f32>(a0[3]), b1, c31);
+      c40 = fma(vec4<f32>(a1[0]), b0, c40);
+      c41 = fma(vec4<f32>(a1[0]), b1, c41);
+      c50 = fma(vec4<f32>(a1[1]), b0, c50);
+      c51 = fma(vec4<f32>(a1[1]), b1, c51);
+      c60 = fma(vec4<f32>(a1[2]), b0, c60);
+      c61 = fma(vec4<f32>(a1[2]), b1, c61);
+      c70 = fma(vec4<f32>(a1[3]), b0, c70);
+      c71 = fma(vec4<f32>(a1[3]), b1, c71);
+    }
+    workgroupBarrier();
+  }
+  let m0 = tile_m + lid.y * 8u;
+  let n0 = tile_n + lid.x * 8u;
+  store8(m0 + 0u, n0, c00, c01);
+  store8(m0 + 1u, n0, c10, c11);
+  store8(m0 + 2u, n0, c20, c21);
+  store8(m0 + 3u, n0, c30, c31);
+  store8(m0 + 4u, n0, c40, c41);
+  store8(m0 + 5u, n0, c50, c51);
+  store8(m0 + 6u, n0, c60, c61);
+  store8(m0 + 7u, n0, c70, c71);
+}
