@@ -34,3 +34,5 @@ export * from "./pairwise/mod.ts";
 export * from "./analysis/categories.ts";
 export * from "./analysis/heatmap.ts";
 export * from "./analysis/softmax.ts";
+export * from "./analysis/layers.ts";
+export * from "./analysis/intervene.ts";
