@@ -338,3 +338,56 @@ Deno.test(
     assert(out.nextTokenStats!.every(Number.isFinite));
   },
 );
+
+Deno.test(
+  "interventions restricted to sequences; one sequence's activation broadcast",
+  opts,
+  async () => {
+    const { model, meta } = await fixture("tiny-gpt2");
+    const ids: number[] = meta.texts[2].ids;
+    const L = model.config.nLayer;
+    const hook = (l: number) => `blocks.${l}.hook_resid_post`;
+    // copy k of the prompt gets the 0.8 scaling at block k-1 (copy 0 stays clean): one pass
+    const batch = Array.from({ length: L + 1 }, () => ids);
+    const out = await model.run(batch, {
+      logits: "last",
+      interventions: Array.from({ length: L }, (_, l) => ({
+        hook: hook(l),
+        op: "scale" as const,
+        value: 0.8,
+        sequences: [l + 1],
+      })),
+    });
+    const V = model.config.vocabSize;
+    const logp = (row: Float32Array, t: number) => {
+      let m = -Infinity, s = 0;
+      for (const v of row) m = Math.max(m, v);
+      for (const v of row) s += Math.exp(v - m);
+      return row[t] - m - Math.log(s);
+    };
+    const h = meta.hook;
+    assertClose(logp(out.logits!.subarray(0, V), h.target), h.clean, TOL, "clean copy");
+    for (let l = 0; l < L; l++) {
+      const row = out.logits!.subarray((l + 1) * V, (l + 2) * V);
+      assertClose(logp(row, h.target), h.per_layer[l], TOL, `copy ${l + 1}`);
+    }
+    // set with one sequence's activation, applied to sequence 1 only of a batch of 2
+    const other: number[] = meta.texts[0].ids.concat(meta.texts[0].ids, meta.texts[0].ids).slice(
+      0,
+      ids.length,
+    );
+    const src = await model.run(ids, { cache: [hook(1)] });
+    const patched = await model.run([other, other], {
+      logits: "last",
+      interventions: [{ hook: hook(1), op: "set", value: src.cache.get(hook(1))!, sequences: [1] }],
+    });
+    const clean = await model.run(ids, { logits: "last" });
+    const plain = await model.run(other, { logits: "last" });
+    assert(maxAbsDiff(patched.logits!.subarray(V), clean.logits!) < 1e-5);
+    assert(maxAbsDiff(patched.logits!.subarray(0, V), plain.logits!) < 1e-5);
+    await assertRejects(
+      () => model.run(ids, { interventions: [{ hook: hook(0), op: "zero", sequences: [1] }] }),
+      InvalidArgumentError,
+    );
+  },
+);

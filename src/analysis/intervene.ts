@@ -5,21 +5,11 @@
  * operation (scale, add a vector, zero-ablate, patch from another prompt), the positions and the
  * heads are options.
  *
- * Every layer's intervened pass runs on the GPU in one batched forward: a batch of identical
- * sequences where sequence k carries the intervention of the k-th chosen layer. The model's
- * interventions have no sequence selector, so the batched pass expresses "change sequence k at
- * layer L" as an `add` whose value tensor is zero except in sequence k:
- *
- * - scale by s: add `(s - 1) * clean_L` (sequence k is still clean at layer L, since its only
- *   intervention is there, so this is `s * x` up to one rounding);
- * - zero: add `-1 * clean_L` (exactly 0 when the clean activation is reproduced bit for bit);
- * - patch: add `-1 * clean_L`, then `+1 * other_L` (the other prompt's activation);
- * - add a vector v: add `factor * v` in sequence k.
- *
- * `clean_L` comes from a clean pass with the hook cached; the clean pass, the value tensors (GPU
- * copies) and the batched pass are recorded together: one submission, one readback of the
- * last-position logits. `strategy: "sequential"` runs one forward per layer with the model's
- * plain intervention ops instead (also one submission), as a cross-check.
+ * Every layer's intervened pass runs on the GPU in one batched forward: a batch of 1 + G copies
+ * of the prompt where copy 0 is clean and copy 1 + k carries the intervention of the k-th chosen
+ * block, restricted to that copy with the intervention's `sequences` selector. One submission,
+ * one readback of the last-position logits `[1 + G, V]`. `strategy: "sequential"` runs one
+ * forward per block instead (also one submission), as a cross-check.
  * @module
  */
 
@@ -27,7 +17,6 @@ import { InvalidArgumentError } from "../errors.ts";
 import type { ForwardResult, Gpt2Model } from "../model/gpt2.ts";
 import { BLOCK_HOOKS, checkIntervention, hookShape, type Intervention } from "../model/hooks.ts";
 import { logSoftmax } from "../stats/mod.ts";
-import { Tensor } from "../tensor/tensor.ts";
 import { type AnalysisOptions, gpt2Tokenizer, type ModelInfo, modelInfo } from "./common.ts";
 import { inputTokens, resolveIndex, type TokenInfo, type TokenInput } from "./layers.ts";
 
@@ -176,17 +165,14 @@ export function resolveTarget(model: Gpt2Model, target: string | number): TokenI
   return { id: pieces[0].id, text: pieces[0].text };
 }
 
-/** Bytes of value tensors one batched pass may use; more layers are split into groups. */
-const VALUE_BUDGET_BYTES = 256 * 1024 * 1024;
-
 /**
  * The effect of an intervention at each block on a target token's log-softmax at the last
  * position (seed 003, demo 3). Defaults reproduce the seed: its prompt, target " insect", the
  * output of every block (`hook_resid_post`) scaled by 0.8.
  *
- * Shapes: prompt ids `[T]`; the batched pass is `[G, T]` with G = number of chosen blocks (split
- * into groups only when the value tensors `G x [G, ...hook shape]` would exceed 256 MiB); logits
- * read back at the last position only, `[1 + G, V]`, log-softmax on the CPU in float64.
+ * Shapes: prompt ids `[T]`; the batched pass is `[1 + G, T]` with G = number of chosen blocks
+ * (the model splits it into chunks that fit the GPU's bindings); logits read back at the last
+ * position only, `[1 + G, V]`, log-softmax on the CPU in float64.
  *
  * @example
  * ```ts ignore
@@ -286,7 +272,6 @@ export async function intervene(
     );
   }
   const shape1 = hookShape(`blocks.0.${suffix}`, cfg, 1, T); // one sequence's activation
-  const perSeq = shape1.reduce((a, b) => a * b, 1);
   const lastDim = /attn\.hook_[qkvz]$/.test(suffix) ? shape1[2] * shape1[3] : shape1.at(-1)!;
   let vector: Float32Array | null = null;
   if (op === "add") {
@@ -311,7 +296,7 @@ export async function intervene(
   progress("intervene", 0, 1);
   const plan: Plan = { ids, suffix, op, factor, layerSel, positions, heads, patchToks, vector };
   const run = strategy === "batched"
-    ? await runBatched(model, plan, perSeq)
+    ? await runBatched(model, plan)
     : await runSequential(model, plan);
   progress("intervene", 1, 1);
 
@@ -389,84 +374,45 @@ async function readLogits(model: Gpt2Model, passes: ForwardResult[]): Promise<Fl
   return rows;
 }
 
+/** The model intervention for one block, per the plan (`other`: the patch prompt's cache). */
+function interventionFor(plan: Plan, name: string, other: ForwardResult | null): Intervention {
+  const where = { positions: plan.positions ?? undefined, heads: plan.heads ?? undefined };
+  switch (plan.op) {
+    case "scale":
+      return { hook: name, op: "scale", value: plan.factor!, ...where };
+    case "zero":
+      return { hook: name, op: "zero", ...where };
+    case "add":
+      return { hook: name, op: "add", value: plan.vector!, alpha: plan.factor!, ...where };
+    default:
+      return { hook: name, op: "set", value: other!.cache.get(name)!, ...where };
+  }
+}
+
 /**
- * Clean pass (caching the hook of every chosen block) + batched passes where sequence k of a
- * group gets the k-th layer's intervention as an `add` with a value zero outside sequence k.
+ * One batched forward of 1 + G copies of the prompt: copy 0 is clean, copy 1 + k gets the k-th
+ * block's intervention (restricted to that copy with `sequences`). With a patch prompt, its
+ * activations are cached by a forward recorded before; one submission, one readback.
  */
-async function runBatched(model: Gpt2Model, plan: Plan, perSeq: number): Promise<Run> {
-  const gpu = model.gpu;
+async function runBatched(model: Gpt2Model, plan: Plan): Promise<Run> {
   const names = plan.layerSel.map((l) => `blocks.${l}.${plan.suffix}`);
-  const needClean = plan.op !== "add";
   const passes: ForwardResult[] = [];
-  const values: Tensor[] = [];
   try {
-    const clean = await model.forward(plan.ids, {
-      logits: "last",
-      cache: needClean ? [...new Set(names)] : [],
-    });
-    passes.push(clean);
     let other: ForwardResult | null = null;
     if (plan.patchToks) {
       other = await model.forward(plan.patchToks.map((t) => t.id), { cache: [...new Set(names)] });
       passes.push(other);
     }
-    const perValue = plan.op === "patch" ? 2 : 1;
-    const G = Math.max(
-      1,
-      Math.min(
-        names.length,
-        Math.floor(Math.sqrt(VALUE_BUDGET_BYTES / (perValue * perSeq * 4))),
-      ),
-    );
-    const groups: ForwardResult[] = [];
-    for (let g0 = 0; g0 < names.length; g0 += G) {
-      const group = names.slice(g0, g0 + G);
-      const n = group.length;
-      // A value [n, ...hook shape] holding `src` in sequence k and zeros elsewhere.
-      const slotted = (src: Tensor, k: number) => {
-        const v = Tensor.from(gpu, new Float32Array(n * perSeq));
-        values.push(v);
-        gpu.copy(src.range, {
-          buffer: v.buffer,
-          offset: v.offset + k * perSeq * 4,
-          size: perSeq * 4,
-        });
-        return v;
-      };
-      const ivs: Intervention[] = [];
-      group.forEach((name, k) => {
-        const where = { positions: plan.positions ?? undefined, heads: plan.heads ?? undefined };
-        if (plan.op === "add") {
-          const data = new Float32Array(n * perSeq);
-          const vec = plan.vector!;
-          for (let i = 0; i < perSeq; i++) data[k * perSeq + i] = vec[i % vec.length];
-          const v = Tensor.from(gpu, data);
-          values.push(v);
-          ivs.push({ hook: name, op: "add", value: v, alpha: plan.factor!, ...where });
-          return;
-        }
-        const alpha = plan.op === "scale" ? plan.factor! - 1 : -1;
-        ivs.push({
-          hook: name,
-          op: "add",
-          value: slotted(clean.cache.get(name)!, k),
-          alpha,
-          ...where,
-        });
-        if (other) {
-          ivs.push({ hook: name, op: "add", value: slotted(other.cache.get(name)!, k), ...where });
-        }
-      });
-      const batch = Array.from({ length: n }, () => plan.ids);
-      const res = await model.forward(batch, { logits: "last", interventions: ivs });
-      passes.push(res);
-      groups.push(res);
-    }
-    const logits = await readLogits(model, [clean, ...groups]);
-    return { logits, submissions: 1 };
+    const interventions = names.map((name, k) => ({
+      ...interventionFor(plan, name, other),
+      sequences: [1 + k],
+    }));
+    const batch = Array.from({ length: 1 + names.length }, () => plan.ids);
+    const res = await model.forward(batch, { logits: "last", interventions });
+    passes.push(res);
+    return { logits: await readLogits(model, [res]), submissions: 1 };
   } finally {
     for (const p of passes) p[Symbol.dispose]();
-    for (const v of values) v.dispose();
   }
 }
 
@@ -481,14 +427,7 @@ async function runSequential(model: Gpt2Model, plan: Plan): Promise<Run> {
     }
     passes.push(await model.forward(plan.ids, { logits: "last" }));
     for (const name of names) {
-      const where = { positions: plan.positions ?? undefined, heads: plan.heads ?? undefined };
-      const iv: Intervention = plan.op === "scale"
-        ? { hook: name, op: "scale", value: plan.factor!, ...where }
-        : plan.op === "zero"
-        ? { hook: name, op: "zero", ...where }
-        : plan.op === "add"
-        ? { hook: name, op: "add", value: plan.vector!, alpha: plan.factor!, ...where }
-        : { hook: name, op: "set", value: other!.cache.get(name)!, ...where };
+      const iv = interventionFor(plan, name, other);
       passes.push(await model.forward(plan.ids, { logits: "last", interventions: [iv] }));
     }
     return { logits: await readLogits(model, passes), submissions: 1 };

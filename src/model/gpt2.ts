@@ -321,17 +321,23 @@ export class Gpt2Model {
     const allPos = keep(Tensor.from(gpu, new Uint32Array(T).fill(1)));
     const dummy = keep(Tensor.from(gpu, new Float32Array(4)));
 
-    // Per-intervention GPU resources.
-    const ivRes = interventions.map((iv) => {
-      const mask = new Uint32Array(T);
-      if (iv.positions) { for (const p of iv.positions) mask[p] = 1; }
-      else mask.fill(1);
-      const posMask = iv.positions ? keep(Tensor.from(gpu, mask)) : allPos;
+    // Per-intervention GPU resources: position and sequence masks, values, value layout.
+    const allSeq = keep(Tensor.from(gpu, new Uint32Array(B).fill(1)));
+    const ivRes = interventions.map((iv): IvResources => {
+      const posMask = iv.positions ? keep(Tensor.from(gpu, mask(T, iv.positions))) : allPos;
+      const seqMask = iv.sequences ? keep(Tensor.from(gpu, mask(B, iv.sequences))) : allSeq;
       let value = dummy;
       if (iv.value instanceof Tensor) value = iv.value;
       else if (iv.value instanceof Float32Array) value = keep(Tensor.from(gpu, iv.value));
-      const fullSize = hookShape(iv.hook, cfg, B, T).reduce((a, b) => a * b, 1);
-      return { posMask, value, full: value !== dummy && value.size === fullSize };
+      const full = hookShape(iv.hook, cfg, B, T).reduce((a, b) => a * b, 1);
+      const layout = value === dummy
+        ? "none"
+        : value.size === full
+        ? "batch"
+        : value.size === full / B
+        ? "sequence"
+        : "vector";
+      return { posMask, seqMask, value, layout };
     });
 
     try {
@@ -343,6 +349,7 @@ export class Gpt2Model {
           cacheNames,
           interventions,
           ivRes,
+          allSeq,
           callbacks,
           hsPosT,
           P,
@@ -373,7 +380,8 @@ export class Gpt2Model {
       hooked: Set<string>;
       cacheNames: Set<string>;
       interventions: Intervention[];
-      ivRes: { posMask: Tensor<"u32">; value: Tensor; full: boolean }[];
+      ivRes: IvResources[];
+      allSeq: Tensor<"u32">;
       callbacks: CallbackHook[];
       hsPosT: Tensor<"u32"> | null;
       P: number;
@@ -419,12 +427,15 @@ export class Gpt2Model {
         const iv = ctx.interventions[i];
         if (iv.hook !== name) continue;
         const r = ctx.ivRes[i];
-        const perSeq = view.rows * view.cols / bc;
-        applyIntervention(iv, view, {
+        const rowsPerSeq = view.rows / bc;
+        applyIntervention(iv, view, bc, {
           posMask: r.posMask,
+          seqMask: r.seqMask,
           value: r.value,
-          valueOffset: r.full ? b0 * perSeq : 0,
-          valueStride: r.full ? view.cols : 0,
+          valueOffset: r.layout === "batch" ? b0 * rowsPerSeq * view.cols : 0,
+          valueStride: r.layout === "vector" || r.layout === "none" ? 0 : view.cols,
+          valueRows: r.layout === "sequence" ? rowsPerSeq : 0xffffffff,
+          b0,
         });
       }
       const contiguous = view.stride === view.cols && view.c0 === 0;
@@ -453,11 +464,14 @@ export class Gpt2Model {
             // write back through a set intervention
             const vt = Tensor.from(gpu, ret);
             temps.push(vt);
-            applyIntervention({ hook: name, op: "set" }, view, {
+            applyIntervention({ hook: name, op: "set" }, view, bc, {
               posMask: allPosMask(gpu, T, temps),
+              seqMask: ctx.allSeq,
               value: vt,
               valueOffset: 0,
               valueStride: view.cols,
+              valueRows: 0xffffffff,
+              b0,
             });
           }
           packed = null;
@@ -641,6 +655,20 @@ export class Gpt2Model {
   [Symbol.dispose](): void {
     this.dispose();
   }
+}
+
+/** GPU resources of one intervention; `layout` says how its value is indexed. */
+interface IvResources {
+  posMask: Tensor<"u32">;
+  seqMask: Tensor<"u32">;
+  value: Tensor;
+  layout: "none" | "vector" | "sequence" | "batch";
+}
+
+function mask(n: number, selected: number[]): Uint32Array {
+  const m = new Uint32Array(n);
+  for (const i of selected) m[i] = 1;
+  return m;
 }
 
 /** A pooled tensor that may exceed one binding (filled by copies, read back, never bound). */

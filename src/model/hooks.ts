@@ -77,9 +77,10 @@ export interface Intervention {
   /** Hook name, e.g. "blocks.3.hook_resid_post". */
   hook: string;
   /**
-   * scale: multiply by `value` (a number); add: add `value` (a vector over the last dimension, or
-   * a full activation) times `alpha`; set: replace by `value` (a full activation, e.g. from
-   * another run's cache: patching); zero: zero-ablate.
+   * scale: multiply by `value` (a number); add: add `value` times `alpha`; set: replace by
+   * `value` (e.g. from another run's cache: patching); zero: zero-ablate. For add and set,
+   * `value` is a vector over the last dimension (add only), one sequence's activation (applied
+   * to every selected sequence), or the whole batch's activation.
    */
   op: "scale" | "add" | "set" | "zero";
   /** The factor (scale) or the values (add/set): Float32Array or a GPU tensor. */
@@ -90,6 +91,11 @@ export interface Intervention {
   positions?: number[];
   /** Heads affected, for q/k/v/z/pattern (default all). */
   heads?: number[];
+  /**
+   * Sequences of the batch affected (default all): e.g. a batch of copies of one prompt with a
+   * different layer's intervention in each copy, all in one forward pass.
+   */
+  sequences?: number[];
 }
 
 /** A JavaScript callback hook: the slow, general path (reads the activation back). */
@@ -120,14 +126,30 @@ export interface HookView {
   headDim: number;
 }
 
-/**
- * Record one intervention on a view. `batchOffset` is the first sequence of this chunk within the
- * full batch (for full-activation values); `B` the sequences of this chunk.
- */
+/** Where an intervention's value and masks live, and how the value is indexed. */
+export interface InterventionResources {
+  /** u32 [T]: 1 where the position is affected. */
+  posMask: Tensor<"u32">;
+  /** u32 [B]: 1 where the sequence is affected. */
+  seqMask: Tensor<"u32">;
+  /** The values (a 4-element dummy for scale and zero). */
+  value: Tensor;
+  /** First value element used. */
+  valueOffset: number;
+  /** Value elements per activation row (0 broadcasts one vector over rows). */
+  valueStride: number;
+  /** Value rows before wrapping around (rows per sequence broadcasts one sequence). */
+  valueRows: number;
+  /** First sequence of this launch within the batch. */
+  b0: number;
+}
+
+/** Record one intervention on a view of `bc` sequences starting at sequence `resources.b0`. */
 export function applyIntervention(
   iv: Intervention,
   view: HookView,
-  resources: { posMask: Tensor<"u32">; value: Tensor; valueOffset: number; valueStride: number },
+  bc: number,
+  resources: InterventionResources,
 ): void {
   const gpu = view.tensor.gpu;
   const modes = { scale: 0, add: 1, set: 2, zero: 3 } as const;
@@ -156,8 +178,16 @@ export function applyIntervention(
       nx,
       { f: alpha },
       resources.valueOffset,
+      Math.min(resources.valueRows, 0xffffffff),
+      view.rows / bc,
+      resources.b0,
     ),
-    buffers: [resources.posMask.range, resources.value.range, view.tensor.range],
+    buffers: [
+      resources.posMask.range,
+      resources.seqMask.range,
+      resources.value.range,
+      view.tensor.range,
+    ],
     workgroups: [nx, ny],
     bytes: 8 * n,
   });
@@ -205,21 +235,31 @@ export function checkIntervention(
       "Use heads with attn.hook_q, hook_k, hook_v, hook_z or hook_pattern",
     );
   }
+  for (const b of iv.sequences ?? []) {
+    if (!Number.isInteger(b) || b < 0 || b >= B) {
+      throw new InvalidArgumentError(
+        `Sequence "${b}" is outside the batch of ${B}`,
+        `Use sequences 0..${B - 1}`,
+      );
+    }
+  }
   if (iv.op === "add" || iv.op === "set") {
     const shape = hookShape(iv.hook, config, B, T);
     const full = shape.reduce((a, b) => a * b, 1);
+    const perSeq = full / B;
     const last = /attn\.hook_[qkvz]$/.test(iv.hook) ? shape[2] * shape[3] : shape[shape.length - 1];
     const n = iv.value instanceof Tensor
       ? iv.value.size
       : iv.value instanceof Float32Array
       ? iv.value.length
       : -1;
-    const ok = iv.op === "add" ? n === last || n === full : n === full;
+    const ok = n === perSeq || n === full || (iv.op === "add" && n === last);
     if (!ok) {
+      const sizes = iv.op === "add" ? `${last}, ${perSeq} or ${full}` : `${perSeq} or ${full}`;
       throw new InvalidArgumentError(
-        `Intervention "${iv.op}" on "${iv.hook}" needs ${
-          iv.op === "add" ? `${last} or ${full}` : full
-        } values, got "${n < 0 ? typeof iv.value : n}"`,
+        `Intervention "${iv.op}" on "${iv.hook}" needs ${sizes} values, got "${
+          n < 0 ? typeof iv.value : n
+        }"`,
         `The activation has shape [${shape.join(", ")}]`,
       );
     }
