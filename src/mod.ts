@@ -36,3 +36,6 @@ export * from "./analysis/heatmap.ts";
 export * from "./analysis/softmax.ts";
 export * from "./analysis/layers.ts";
 export * from "./analysis/intervene.ts";
+export * from "./io/books.ts";
+export * from "./analysis/punctuation.ts";
+export * from "./analysis/contexts.ts";
