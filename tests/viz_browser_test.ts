@@ -1,0 +1,165 @@
+// Every viz page in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core):
+// the page runs its analysis with small inputs on the GPU, draws non-blank canvases and the
+// expected uPlot series, logs no console errors; screenshots go to a temporary folder (or to
+// $LAMINAR_SCREENSHOTS when set). Skipped with a message when Chromium is not installed.
+import { chromium } from "playwright-core";
+import { assert, assertEquals } from "./helpers/assert.ts";
+import { testGpu } from "./helpers/gpu.ts";
+import { Gpt2Model } from "../src/model/gpt2.ts";
+import { startServer } from "../viz/server.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const haveChromium = (() => {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+})();
+if (!haveChromium) {
+  console.warn(`viz_browser_test: ${CHROMIUM} is missing; skipped (apt-get install -y chromium)`);
+}
+
+/** In the page: the page's state ("loading", "running", "done", "error", "unavailable"). */
+const STATE = "document.body.dataset.state";
+
+/** In the page: the canvases of the figures with fewer than 3 colours (blank ones). */
+const BLANK_CANVASES = `(() => {
+  const out = [];
+  document.querySelectorAll("#figures canvas").forEach((canvas, i) => {
+    const d = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    const first = d[0] << 16 | d[1] << 8 | d[2];
+    const seen = new Set([first]);
+    for (let p = 0; p < d.length && seen.size < 3; p += 4 * 7) {
+      if (d[p + 3] > 0) seen.add(d[p] << 16 | d[p + 1] << 8 | d[p + 2]);
+    }
+    if (seen.size < 3) out.push(i + ":" + canvas.className);
+  });
+  return out;
+})()`;
+
+/** Each page, a query string with small inputs, and the uPlot series counts it must draw. */
+const PAGES: { name: string; query: string; series: number[]; canvases: number }[] = [
+  { name: "heatmap", query: "", series: [1], canvases: 1 },
+  { name: "softmax", query: "?k=8&compare=default", series: [1, 1, 1, 3, 1, 1], canvases: 0 },
+  { name: "layers", query: "", series: [7, 1, 6], canvases: 9 },
+  { name: "intervene", query: "", series: [1, 1], canvases: 0 },
+  { name: "categories", query: "", series: [7, 2, 2, 7, 7, 7], canvases: 2 },
+  { name: "contexts", query: "?maxPerWord=6&window=20", series: [3, 3], canvases: 4 },
+  {
+    name: "punctuation",
+    query: "?count=12&pre=6&post=3&bins=8",
+    series: [7, 7, 7, 7, 2, 2, 2],
+    canvases: 4,
+  },
+];
+
+Deno.test({
+  name: "viz pages draw their figures in headless Chromium",
+  ignore: !haveChromium,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const model = await Gpt2Model.load(await testGpu(), "default", { offline: true });
+    const server = await startServer({ port: 0, model, quiet: true });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    const shots = Deno.env.get("LAMINAR_SCREENSHOTS") ??
+      await Deno.makeTempDir({ prefix: "laminar_viz_" });
+    await Deno.mkdir(shots, { recursive: true });
+    try {
+      const open = async (path: string) => {
+        // bypassCSP: the server's CSP forbids eval, which Playwright's string probes use.
+        const page = await browser.newPage({
+          viewport: { width: 1280, height: 900 },
+          bypassCSP: true,
+        });
+        const errors: string[] = [];
+        page.on("console", (m) => {
+          if (m.type() === "error") errors.push(m.text());
+        });
+        page.on("pageerror", (e) => errors.push(e.message));
+        await page.goto(server.url + path);
+        await page.waitForFunction(
+          `["done", "error", "unavailable"].includes(document.body.dataset.state ?? "")`,
+          null,
+          { timeout: 60_000 },
+        );
+        return { page, errors };
+      };
+
+      await t.step("index lists every analysis", async () => {
+        const { page, errors } = await open("");
+        const cards = await page.locator(".card").count();
+        assertEquals(cards, 7);
+        assertEquals(errors, []);
+        await page.screenshot({ path: `${shots}/index.png`, fullPage: true });
+        await page.close();
+      });
+
+      for (const spec of PAGES) {
+        await t.step(`${spec.name} page`, async () => {
+          const { page, errors } = await open(`${spec.name}.html${spec.query}`);
+          const state = await page.evaluate(STATE);
+          const message = await page.evaluate(
+            `document.querySelector(".error")?.textContent ?? ""`,
+          );
+          assertEquals(state, "done", String(message));
+          const series = await page.evaluate(
+            `(globalThis.__laminarCharts ?? []).map((u) => u.series.length - 1)`,
+          );
+          assertEquals(series, spec.series);
+          // Every canvas (uPlot's and ours) has more than one colour.
+          const blank = await page.evaluate(BLANK_CANVASES);
+          assertEquals(blank, []);
+          const ours = await page.locator("#figures canvas.matrix, #figures canvas.tokens").count();
+          assertEquals(ours, spec.canvases);
+          assertEquals(errors, []);
+          await page.screenshot({ path: `${shots}/${spec.name}.png`, fullPage: true });
+          await page.close();
+        });
+      }
+
+      await t.step("a figure downloads as PNG, its data as CSV", async () => {
+        const { page } = await open("heatmap.html?text=One%20two%20three%20four");
+        const [png] = await Promise.all([
+          page.waitForEvent("download"),
+          page.locator(".figure").first().getByText("PNG").click(),
+        ]);
+        assertEquals(png.suggestedFilename(), "token_heatmap.png");
+        const [csv] = await Promise.all([
+          page.waitForEvent("download"),
+          page.locator(".figure").first().getByText("CSV").click(),
+        ]);
+        const text = await Deno.readTextFile(await csv.path());
+        assert(text.startsWith("index,id,token,logprob"), text.slice(0, 80));
+        await page.close();
+      });
+
+      await t.step("a bad parameter shows the server's error and hint", async () => {
+        const { page, errors } = await open("softmax.html?k=0");
+        assertEquals(await page.evaluate(STATE), "error");
+        const text = await page.locator(".error").textContent();
+        assert(text?.includes('Parameter "k"'), text ?? "");
+        // The 400 response itself is logged by Chromium; nothing else.
+        assert(errors.every((e) => e.includes("400")), errors.join("\n"));
+        await page.close();
+      });
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+    console.log(`viz_browser_test: screenshots in ${shots}`);
+  },
+});

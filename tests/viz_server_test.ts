@@ -1,0 +1,354 @@
+// The viz server over real HTTP on 127.0.0.1 (port 0): every API endpoint, the SSE progress
+// stream, the GPU queue under 20 concurrent requests (instrumented: never two jobs at once),
+// path traversal, malformed parameters, body size limit, Host check, port in use.
+import { assert, assertEquals } from "./helpers/assert.ts";
+import { testGpu } from "./helpers/gpu.ts";
+import { Gpt2Model } from "../src/model/gpt2.ts";
+import { InvalidArgumentError } from "../src/errors.ts";
+import { ANALYSES, type AnalysisDef } from "../viz/analyses.ts";
+import { startServer } from "../viz/server.ts";
+import { staticTarget } from "../viz/static.ts";
+import { GpuQueue } from "../viz/queue.ts";
+import { LruCache } from "../viz/lru.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+/** An instrumented analysis: records how many runs overlap, and runs a tiny forward pass. */
+function probe() {
+  const seen = { active: 0, maxActive: 0, runs: 0 };
+  const def: AnalysisDef = {
+    name: "probe",
+    title: "Probe",
+    seed: "-",
+    description: "test analysis",
+    params: [
+      { name: "model", type: "model", label: "Model", default: "default", maxLength: 100 },
+      { name: "n", type: "int", label: "n", default: 0, min: 0, max: 1000 },
+    ],
+    load() {
+      return Promise.resolve(async ({ model, params, onProgress }) => {
+        seen.active++;
+        seen.runs++;
+        seen.maxActive = Math.max(seen.maxActive, seen.active);
+        try {
+          onProgress("probe", 0, 2);
+          const out = await model.run([464, 2068, 7586], { logits: "last" });
+          await new Promise((r) => setTimeout(r, 5));
+          onProgress("probe", 2, 2);
+          return { n: params.n, vocab: out.logits!.length };
+        } finally {
+          seen.active--;
+        }
+      });
+    },
+  };
+  return { def, seen };
+}
+
+/** A raw HTTP/1.1 request (fetch would normalise the path); returns status and body. */
+async function raw(port: number, target: string, host = `127.0.0.1:${port}`) {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const req = `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
+  await conn.write(new TextEncoder().encode(req));
+  const text = await new Response(conn.readable).text();
+  const status = Number(text.split(" ")[1]);
+  return { status, body: text.slice(text.indexOf("\r\n\r\n") + 4) };
+}
+
+Deno.test("viz server: API, SSE, queue, security over HTTP", opts, async (t) => {
+  const model = await Gpt2Model.load(await testGpu(), "default", { offline: true });
+  const p = probe();
+  const server = await startServer({
+    port: 0,
+    model,
+    quiet: true,
+    analyses: [...ANALYSES, p.def, {
+      ...p.def,
+      name: "absent",
+      load: () => Promise.resolve(null),
+    }],
+  });
+  const base = server.url;
+  const get = async (path: string) => {
+    const res = await fetch(base + path.replace(/^\//, ""));
+    return { status: res.status, headers: res.headers, body: await res.json() };
+  };
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(base + path.replace(/^\//, ""), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+    return { status: res.status, headers: res.headers, body: await res.json() };
+  };
+  try {
+    assert(base.startsWith("http://127.0.0.1:"), base);
+
+    await t.step("health, model, analyses, stats", async () => {
+      const h = await get("/api/health");
+      assertEquals(h.status, 200);
+      assertEquals(h.body.model.nLayer, 6);
+      const m = await get("/api/model");
+      assertEquals(m.body.spec, "default");
+      const a = await get("/api/analyses");
+      const names = a.body.analyses.map((x: { name: string }) => x.name);
+      for (
+        const n of ["heatmap", "softmax", "layers", "intervene", "categories", "contexts"]
+      ) assert(names.includes(n), n);
+      const layers = a.body.analyses.find((x: { name: string }) => x.name === "layers");
+      const spec = layers.params.find((x: { name: string }) => x.name === "layers");
+      assertEquals(spec.max, 6); // bounds resolved for the model
+      const s = await get("/api/stats");
+      assertEquals(s.body.queue.active, 0);
+    });
+
+    await t.step("each analysis endpoint returns its schema", async () => {
+      const heat = await get("/api/run/heatmap?text=It%20was%20a%20dark%20and%20stormy");
+      assertEquals(heat.status, 200);
+      assertEquals(heat.body.schema, "laminar.heatmap");
+      assertEquals(heat.body.tokens.length, 7); // "It was a dark and storm|y"
+      assertEquals(heat.headers.get("x-laminar-cache"), "miss");
+      const again = await get("/api/run/heatmap?text=It%20was%20a%20dark%20and%20stormy");
+      assertEquals(again.headers.get("x-laminar-cache"), "hit");
+      assertEquals(again.body, heat.body);
+
+      const cases: [string, Record<string, unknown>, string][] = [
+        ["softmax", { k: 5, temperatures: "0.5,2", compare: "default" }, "laminar.softmax"],
+        ["layers", { text: "A wise man once said: Penguins are cute." }, "laminar.layers"],
+        ["intervene", { scale: 0.5 }, "laminar.intervene"],
+        ["categories", { layer: 2 }, "laminar.categories"],
+        ["punctuation", { count: 6, pre: 4, post: 2, bins: 6 }, "laminar.punctuation"],
+      ];
+      for (const [name, params, schema] of cases) {
+        const r = await post(`/api/run/${name}`, params);
+        assertEquals(r.status, 200, `${name}: ${JSON.stringify(r.body).slice(0, 300)}`);
+        assertEquals(r.body.schema, schema);
+      }
+      const absent = await get("/api/run/absent");
+      assertEquals(absent.status, 501);
+      assert(absent.body.error.includes("not available"), absent.body.error);
+      const soft = await post("/api/run/softmax", { k: 5, temperatures: "0.5,2" });
+      assertEquals(soft.body.top.ids.length, 5);
+      assertEquals(soft.body.temperatures.length, 2);
+      const pun = await post("/api/run/punctuation", { count: 6, pre: 4, post: 2, bins: 6 });
+      assertEquals(pun.body.matrices.n, 6);
+      const ctx = await post("/api/run/contexts", { maxPerWord: 4, window: 10 });
+      assertEquals(ctx.status, 200, JSON.stringify(ctx.body).slice(0, 300));
+      assertEquals(ctx.body.schema, "laminar.contexts");
+      assertEquals(ctx.body.matrix.n, 12);
+    });
+
+    await t.step("SSE stream: queued, start, progress, result", async () => {
+      const res = await fetch(base + "api/stream/probe?n=1");
+      assertEquals(res.headers.get("content-type"), "text/event-stream; charset=utf-8");
+      const text = await res.text();
+      const events = [...text.matchAll(/^event: (\w+)\ndata: (.*)$/gm)].map((m) => ({
+        type: m[1],
+        data: JSON.parse(m[2]),
+      }));
+      assertEquals(events.map((e) => e.type), [
+        "queued",
+        "start",
+        "progress",
+        "progress",
+        "result",
+      ]);
+      assertEquals(events[2].data, { stage: "probe", done: 0, total: 2 });
+      assertEquals(events[4].data.n, 1);
+      // Errors arrive as an error event when they happen inside the job...
+      const bad = await fetch(base + "api/stream/contexts?targets=years,garage&maxPerWord=3");
+      assertEquals(bad.status, 200);
+      const body = await bad.text();
+      assert(/event: error\ndata: \{"status":400,"error":"Target/.test(body), body.slice(0, 300));
+      // ...and as a plain 400 when the parameters are wrong.
+      const invalid = await fetch(base + "api/stream/probe?n=-1");
+      assertEquals(invalid.status, 400);
+      await invalid.body?.cancel();
+    });
+
+    await t.step("20 concurrent requests are queued, never run at once", async () => {
+      const before = p.seen.runs;
+      const texts = Array.from({ length: 10 }, (_, i) => `Request number ${i} says hello`);
+      const heat = texts.map((text) => post("/api/run/heatmap", { text }));
+      const probes = Array.from({ length: 10 }, (_, i) => get(`/api/run/probe?n=${100 + i}`));
+      const [hs, ps] = await Promise.all([Promise.all(heat), Promise.all(probes)]);
+      hs.forEach((r, i) => {
+        assertEquals(r.status, 200);
+        assertEquals(r.body.text, texts[i]);
+      });
+      ps.forEach((r, i) => {
+        assertEquals(r.status, 200);
+        assertEquals(r.body.n, 100 + i);
+        assertEquals(r.body.vocab, 50257);
+      });
+      assertEquals(p.seen.runs - before, 10);
+      assertEquals(p.seen.maxActive, 1);
+      const s = (await get("/api/stats")).body;
+      assertEquals(s.queue.maxActive, 1);
+      assertEquals(s.queue.active, 0);
+      assertEquals(s.queue.waiting, 0);
+      // Identical concurrent requests share one run.
+      const same = await Promise.all(Array.from({ length: 5 }, () => get("/api/run/probe?n=7")));
+      same.forEach((r) => assertEquals(r.body.n, 7));
+      assertEquals(p.seen.runs - before, 11);
+    });
+
+    await t.step("path traversal and odd paths are refused", async () => {
+      const attempts = [
+        "/../deno.json",
+        "/../../etc/passwd",
+        "/%2e%2e/deno.json",
+        "/%2E%2E/%2E%2E/deno.json",
+        "/..%2fdeno.json",
+        "/%2e%2e%2fdeno.json",
+        "/%252e%252e/deno.json",
+        "/js/..\\..\\deno.json",
+        "/js/%5c..%5cdeno.json",
+        "//etc/passwd",
+        "/C:/Windows/win.ini",
+        "/%00index.html",
+        "/.hidden",
+        "/vendor/../../deno.json",
+        "/vendor/uPlot.cjs.js",
+        "/nope.html",
+      ];
+      for (const path of attempts) {
+        const r = await raw(server.port, path);
+        assert(r.status === 403 || r.status === 404, `${path}: ${r.status}`);
+        assert(!r.body.includes("nodeModulesDir") && !r.body.includes("root:"), path);
+      }
+      const ok = await raw(server.port, "/js/page.js");
+      assertEquals(ok.status, 200);
+      assertEquals((await raw(server.port, "/")).status, 200);
+      const vendor = await fetch(base + "vendor/uPlot.esm.js");
+      assertEquals(vendor.status, 200);
+      assert((await vendor.text()).includes("uPlot"));
+      const css = await fetch(base + "vendor/uPlot.min.css");
+      assertEquals(css.headers.get("content-type"), "text/css; charset=utf-8");
+      await css.body?.cancel();
+      // Unit level: the resolver itself.
+      assertEquals(staticTarget("/root/", "/a/../b"), { status: 403, reason: "path traversal" });
+      assertEquals("file" in staticTarget("/root/", "/js/page.js"), true);
+    });
+
+    await t.step("foreign Host headers and cross-origin posts are refused", async () => {
+      const r = await raw(server.port, "/api/health", "evil.example:80");
+      assertEquals(r.status, 403);
+      const res = await fetch(base + "api/run/probe", {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: "http://evil.example" },
+        body: "{}",
+      });
+      assertEquals(res.status, 403);
+      await res.body?.cancel();
+    });
+
+    await t.step("malformed parameters are 400 with {error, hint}", async () => {
+      const bad: [string, string | Record<string, unknown>][] = [
+        ["/api/run/categories?layer=99", {}],
+        ["/api/run/layers?layers=0,1,7", {}],
+        ["/api/run/layers?token=abc", {}],
+        ["/api/run/softmax?k=1000000", {}],
+        ["/api/run/softmax?temperatures=0,-1", {}],
+        ["/api/run/heatmap?temperature=-1", {}],
+        ["/api/run/heatmap?metric=colour", {}],
+        ["/api/run/heatmap?text=%20", {}],
+        ["/api/run/heatmap?unknown=1", {}],
+        ["/api/run/heatmap?model=../../etc", {}],
+        ["/api/run/heatmap", "{not json"],
+        ["/api/run/heatmap", "[1,2]"],
+        ["/api/run/heatmap", { text: "word ".repeat(400) }], // longer than the context (256)
+        ["/api/run/heatmap", { text: 42 }],
+        ["/api/run/punctuation", { count: 1 }],
+        ["/api/run/punctuation", { book: "/etc/passwd" }],
+        ["/api/run/intervene", { target: " two tokens" }],
+        ["/api/run/categories", { words: "fruit,apple\nnot a line" }],
+      ];
+      for (const [path, body] of bad) {
+        const r = path.includes("?") ? await get(path) : await post(path, body);
+        assertEquals(r.status, 400, `${path} ${JSON.stringify(body)}: ${JSON.stringify(r.body)}`);
+        assert(typeof r.body.error === "string" && r.body.error.length > 0, path);
+        assert(typeof r.body.hint === "string", path);
+      }
+      const missing = await get("/api/run/heatmap?model=nobody-has/this-model");
+      assertEquals(missing.status, 404, JSON.stringify(missing.body));
+      assertEquals((await get("/api/run/nothing")).status, 404);
+      assertEquals((await get("/api/nothing")).status, 404);
+      const del = await fetch(base + "api/run/heatmap", { method: "DELETE" });
+      assertEquals(del.status, 405);
+      await del.body?.cancel();
+      const form = await fetch(base + "api/run/heatmap", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "text=hi",
+      });
+      assertEquals(form.status, 415);
+      await form.body?.cancel();
+      // The server still works afterwards.
+      assertEquals((await get("/api/run/probe?n=3")).body.n, 3);
+    });
+
+    await t.step("a body over 1 MiB is 413", async () => {
+      const big = JSON.stringify({ text: "x".repeat(1024 * 1024 + 10) });
+      const r = await post("/api/run/heatmap", big);
+      assertEquals(r.status, 413);
+      assert(r.body.error.includes("larger than"), r.body.error);
+      // Without a content-length (streamed), too.
+      const stream = new ReadableStream({
+        start(c) {
+          for (let i = 0; i < 20; i++) c.enqueue(new Uint8Array(100_000).fill(32));
+          c.close();
+        },
+      });
+      const res = await fetch(base + "api/run/heatmap", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: stream,
+      });
+      assertEquals(res.status, 413);
+      await res.body?.cancel();
+    });
+
+    await t.step("a port in use is a clear error", async () => {
+      let err: unknown;
+      try {
+        const s2 = await startServer({ port: server.port, model, quiet: true });
+        await s2.close();
+      } catch (e) {
+        err = e;
+      }
+      assert(err instanceof InvalidArgumentError, String(err));
+      assert((err as Error).message.includes(`Port ${server.port} is in use`));
+      assert((err as InvalidArgumentError).hint.includes("--port"));
+    });
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("GpuQueue runs jobs first in, first out, one at a time", async () => {
+  const q = new GpuQueue();
+  const order: number[] = [];
+  const jobs = [30, 1, 10, 0].map((ms, i) =>
+    q.run(async () => {
+      order.push(i);
+      await new Promise((r) => setTimeout(r, ms));
+      if (i === 2) throw new Error("boom");
+      return i;
+    })
+  );
+  const results = await Promise.allSettled(jobs);
+  assertEquals(order, [0, 1, 2, 3]);
+  assertEquals(results.map((r) => r.status), ["fulfilled", "fulfilled", "rejected", "fulfilled"]);
+  assertEquals(q.stats(), { active: 0, maxActive: 1, waiting: 0, completed: 4, failed: 1 });
+});
+
+Deno.test("LruCache evicts the least recently used entry", () => {
+  const c = new LruCache(2);
+  c.set("a", "1");
+  c.set("b", "2");
+  c.get("a");
+  c.set("c", "3");
+  assertEquals([c.has("a"), c.has("b"), c.has("c")], [true, false, true]);
+  assertEquals(c.stats().entries, 2);
+});
