@@ -139,7 +139,10 @@ async function sha256Hex(s: string): Promise<string> {
 }
 
 /** The cache file of a URL: `<cacheDir>/<sha256 of the URL>.txt`. */
-export async function bookCachePath(url: string, cacheDir: string = bookCacheDir()): Promise<string> {
+export async function bookCachePath(
+  url: string,
+  cacheDir: string = bookCacheDir(),
+): Promise<string> {
   return join(cacheDir, `${await sha256Hex(url)}.txt`);
 }
 
