@@ -225,14 +225,15 @@ export class Gpu {
   }
 
   /**
-   * Measure the GPU time of everything recorded so far: one compute pass with begin/end
-   * timestamps. Returns milliseconds (wall time of the submission when the adapter lacks
-   * timestamp queries).
+   * Measure the GPU time of everything recorded so far (launches and copies): timestamps written
+   * by empty passes before and after them. Returns milliseconds; without timestamp queries, the
+   * wall time from submission to completion.
    */
   async timeRecorded(): Promise<number> {
-    if (!this.caps.timestamps || this.#ops.some((o) => o.kind === "copy")) {
+    if (!this.caps.timestamps) {
       const t0 = performance.now();
       await this.flush();
+      await this.device.queue.onSubmittedWorkDone();
       return performance.now() - t0;
     }
     const timings = await this.#submit([], "pass");
@@ -264,6 +265,10 @@ export class Gpu {
     device.pushErrorScope("validation");
     device.pushErrorScope("out-of-memory");
     const enc = device.createCommandEncoder();
+    const timeAll = querySet !== null && !perLaunch;
+    if (timeAll) {
+      enc.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 0 } }).end();
+    }
     let pass: GPUComputePassEncoder | null = null;
     let di = 0;
     for (const op of ops) {
@@ -309,13 +314,7 @@ export class Gpu {
           },
         });
       } else if (!pass) {
-        pass = enc.beginComputePass(
-          querySet
-            ? {
-              timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
-            }
-            : {},
-        );
+        pass = enc.beginComputePass();
       }
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, group);
@@ -327,6 +326,10 @@ export class Gpu {
       di++;
     }
     pass?.end();
+    if (timeAll) {
+      enc.beginComputePass({ timestampWrites: { querySet: querySet!, endOfPassWriteIndex: 1 } })
+        .end();
+    }
 
     // Readback: everything into one staging buffer, one map.
     const readOffsets: number[] = [];
