@@ -1,11 +1,14 @@
-// Per-layer summaries of pair values: for layer l of vals [layers, n, m] (mode 0: every (i, j);
-// 1: the upper triangle i < j only), count the finite values, their sum, min and max, the
-// non-finite ones, and a histogram over caller edges with numpy.histogram semantics: bin k holds
-// e_k <= v < e_{k+1}, the last bin also v == e_B, values outside [e_0, e_B] are not counted.
-// edges[0..B] are the float64 edges rounded UP to f32 (so e <= v exactly iff edges[k] <= v for
-// an f32 v); p.last_down is e_B rounded DOWN (v <= e_B iff v <= last_down).
-// Outputs: fstats[l] = (sum hi, sum lo, min, max); ustats[l * (B + 2) + 0] = finite count,
-// [.. + 1] = non-finite count, [.. + 2 + k] = histogram bin k.
+// Per-layer summaries of pair values: for layer l of vals [layers, n, m] starting at element
+// p.base (mode 0: every (i, j); 1: the upper triangle i < j only), count the finite values, their
+// sum, min and max, the non-finite ones, and a histogram over edges with numpy.histogram
+// semantics: bin k holds e_k <= v < e_{k+1}, the last bin also v == e_B, values outside
+// [e_0, e_B] are not counted. edges[0..B] are the float64 edges rounded UP to f32 (so e <= v
+// exactly iff edges[k] <= v for an f32 v); edges[B + 1] is e_B rounded DOWN (v <= e_B iff
+// v <= edges[B + 1]). The edges come from the CPU or from kernels/pairwise_edges.wgsl (f32 edges,
+// exact, so both roundings are the identity). B = 0: no histogram (edges is not read).
+// Outputs: fstats[l] = (sum hi, sum lo, min, max), min = +FLT_MAX and max = -FLT_MAX when the
+// layer has no finite value; ustats[l * (B + 2) + 0] = finite count, [.. + 1] = non-finite
+// count, [.. + 2 + k] = histogram bin k.
 // One workgroup of 256 per layer; launch (layers). B <= MAX_BINS.
 
 struct Params {
@@ -13,7 +16,7 @@ struct Params {
   m: u32,
   mode: u32,
   nbins: u32,
-  last_down: f32,
+  base: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -44,15 +47,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   workgroupBarrier();
   let per = p.n * p.m;
   var sum = vec2<f32>(0.0);
-  var lo = 3.4e38;
-  var hi = -3.4e38;
+  var lo = 3.40282347e38;
+  var hi = -3.40282347e38;
   var finite = 0u;
   var bad = 0u;
   for (var t = lid; t < per; t = t + WG) {
     let i = t / p.m;
     let j = t % p.m;
     if (p.mode == 1u && i >= j) { continue; }
-    let v = vals[l * per + t];
+    let v = vals[p.base + l * per + t];
     if ((bitcast<u32>(v) & 0x7f800000u) == 0x7f800000u) {
       bad = bad + 1u;
       continue;
@@ -61,6 +64,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     sum = dd_add(sum, vec2<f32>(v, 0.0));
     lo = min(lo, v);
     hi = max(hi, v);
+    if (nb == 0u) { continue; }
     // searchsorted(edges, v, "right"): the number of edges <= v.
     var a = 0u;
     var b = nb + 1u;
@@ -71,7 +75,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if (a == 0u) { continue; }
     var k = a - 1u;
     if (k == nb) {
-      if (v > p.last_down) { continue; }
+      if (v > edges[nb + 1u]) { continue; }
       k = nb - 1u;
     }
     atomicAdd(&hist[k], 1u);

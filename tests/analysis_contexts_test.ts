@@ -11,11 +11,25 @@ import { cosineMatrix } from "../src/stats/pairwise.ts";
 import { rowMatrix } from "../src/stats/matrix.ts";
 import { histogram, linspace } from "../src/stats/histogram.ts";
 import { Gpt2Tokenizer } from "../src/tokenizer/tokenizer.ts";
+import type { Gpu } from "../src/gpu/context.ts";
 import { FileNotFoundError, FormatError, InvalidArgumentError } from "../src/errors.ts";
 import { command } from "../cli/contexts.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const tok = new Gpt2Tokenizer();
+
+/** Count `gpu.read` (readbacks) and `gpu.flush` (submissions without a readback) during `fn`. */
+async function countReadbacks<T>(gpu: Gpu, fn: () => Promise<T>) {
+  let reads = 0, flushes = 0;
+  const [read, flush] = [gpu.read, gpu.flush];
+  gpu.read = (ranges) => (reads++, read.call(gpu, ranges));
+  gpu.flush = () => (flushes++, flush.call(gpu));
+  try {
+    return { value: await fn(), reads, flushes };
+  } finally {
+    [gpu.read, gpu.flush] = [read, flush];
+  }
+}
 
 function syntheticText(sentences: number, seed = 5): string {
   const r = rng(seed);
@@ -40,14 +54,17 @@ Deno.test("contexts() GPU cosine summaries match the CPU reference per layer", o
   const targets = [" years", " troops", " veterans"];
   const window = 12;
   let matrix: Float32Array | null = null;
-  const r = await contexts(model, ids, {
-    targets,
-    window,
-    maxPerWord: 9,
-    layer: 2,
-    onMatrix: (m) => void (matrix = m.values),
-  });
+  const { value: r, reads, flushes } = await countReadbacks(gpu, () =>
+    contexts(model, ids, {
+      targets,
+      window,
+      maxPerWord: 9,
+      layer: 2,
+      onMatrix: (m) => void (matrix = m.values),
+    }));
   assertEquals(r.schema, "laminar.contexts");
+  // One submission, one readback (the view matrix for onMatrix included).
+  assertEquals([reads, flushes, r.readbacks], [1, 0, 1]);
   const N = r.n, L1 = model.config.nLayer + 1, D = model.config.nEmbd;
   assertEquals(N, r.targets.reduce((n, t) => n + t.used, 0));
   assert(r.targets.every((t) => t.used >= 2 && t.used <= 9));
@@ -61,6 +78,18 @@ Deno.test("contexts() GPU cosine summaries match the CPU reference per layer", o
   r.targets.forEach((t, k) => label.fill(k, t.offset, t.offset + t.used));
   const edges = linspace(0.4, 1, 35);
   assertEquals(r.edges, Array.from(edges));
+  /** One distribution's pairs i < j of the view layer, from the [N, N] matrix read back. */
+  const viewVals = (m: Float32Array, d: string) => {
+    const out: number[] = [];
+    for (let i = 0; i < N; i++) {
+      for (let j = i + 1; j < N; j++) {
+        const a = label[i], b = label[j];
+        const k = a === b ? "within" : a === 0 || b === 0 ? "acrossFirst" : "acrossOthers";
+        if (k === d) out.push(m[i * N + j]);
+      }
+    }
+    return out;
+  };
   for (let l = 0; l < L1; l++) {
     const cs = cosineMatrix(rowMatrix(hs.subarray(l * N * D, (l + 1) * N * D), N, D));
     const split: Record<string, number[]> = { within: [], acrossFirst: [], acrossOthers: [] };
@@ -86,6 +115,14 @@ Deno.test("contexts() GPU cosine summaries match the CPU reference per layer", o
         const v = r.layerView[d];
         assertEquals(v.counts.reduce((x, y) => x + y, 0), vals.length);
         assertClose(v.mean!, got.mean!, 1e-5);
+        // GPU edges over the distribution's own range, GPU counts: numpy on those edges.
+        const gv = viewVals(matrix!, d);
+        assertEquals(v.edges.length, 31);
+        assertEquals([v.edges[0], v.edges[30]], [Math.min(...gv), Math.max(...gv)]);
+        const ref = linspace(v.edges[0], v.edges[30], 31);
+        const scale = Math.max(Math.abs(ref[0]), Math.abs(ref[30]));
+        assert(v.edges.every((e, k) => Math.abs(e - ref[k]) <= 2.4e-7 * scale), `${d} edges`);
+        assertEquals(v.counts, Array.from(histogram(gv, { bins: v.edges }).counts));
       }
     }
     if (l === 2) {
@@ -97,6 +134,20 @@ Deno.test("contexts() GPU cosine summaries match the CPU reference per layer", o
   // Layer 0: same token, same position → identical embeddings: every within pair is in the top bin.
   assertEquals(r.layers[0].within.outside, 0);
   assertEquals(r.distributions.within[0].at(-1), 1);
+  // Without onMatrix: the same numbers, still one readback (the [N, N] matrix is not computed).
+  const again = await countReadbacks(
+    gpu,
+    () => contexts(model, ids, { targets, window, maxPerWord: 9, layer: 2 }),
+  );
+  assertEquals([again.reads, again.flushes, again.value.readbacks], [1, 0, 1]);
+  assertEquals(again.value.layers, r.layers);
+  assertEquals(again.value.layerView, r.layerView);
+  // Two targets: no <others> pairs, an empty view histogram.
+  const two = await contexts(model, ids, { targets: targets.slice(0, 2), window, maxPerWord: 5 });
+  assertEquals(two.readbacks, 1);
+  assertEquals(two.layerView.acrossOthers.edges, []);
+  assertEquals(two.layerView.acrossOthers.mean, null);
+  assert(two.layers.every((l) => l.acrossOthers.pairs === 0 && l.acrossOthers.mean === null));
 });
 
 Deno.test("contexts() errors: absent, multi-token, repeated and rare targets", opts, async () => {

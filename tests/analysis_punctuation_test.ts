@@ -15,12 +15,27 @@ import {
 import { pairwiseMiCov } from "../src/stats/pairwise.ts";
 import { rowMatrix } from "../src/stats/matrix.ts";
 import { mean, pearson, upperTriangle } from "../src/stats/describe.ts";
+import { histogram, linspace } from "../src/stats/histogram.ts";
+import type { Gpu } from "../src/gpu/context.ts";
 import { Gpt2Tokenizer } from "../src/tokenizer/tokenizer.ts";
 import { FileNotFoundError, FormatError, InvalidArgumentError } from "../src/errors.ts";
 import { command } from "../cli/punctuation.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const tok = new Gpt2Tokenizer();
+
+/** Count `gpu.read` (readbacks) and `gpu.flush` (submissions without a readback) during `fn`. */
+async function countReadbacks<T>(gpu: Gpu, fn: () => Promise<T>) {
+  let reads = 0, flushes = 0;
+  const [read, flush] = [gpu.read, gpu.flush];
+  gpu.read = (ranges) => (reads++, read.call(gpu, ranges));
+  gpu.flush = () => (flushes++, flush.call(gpu));
+  try {
+    return { value: await fn(), reads, flushes };
+  } finally {
+    [gpu.read, gpu.flush] = [read, flush];
+  }
+}
 
 /** A text of varied sentences with commas and periods (and a few decimal numbers). */
 function syntheticText(sentences: number, seed = 7): string {
@@ -70,15 +85,18 @@ Deno.test("punctuation() GPU MI / covariance match the CPU reference per layer",
   const N = 12, pre = 20, post = 10;
   let mats: PunctuationMatrices | null = null;
   const stages = new Set<string>();
-  const r = await punctuation(model, ids, {
-    count: N,
-    start: 0,
-    pre,
-    post,
-    onMatrices: (m) => void (mats = m),
-    onProgress: (s) => stages.add(s),
-  });
+  const { value: r, reads, flushes } = await countReadbacks(gpu, () =>
+    punctuation(model, ids, {
+      count: N,
+      start: 0,
+      pre,
+      post,
+      onMatrices: (m) => void (mats = m),
+      onProgress: (s) => stages.add(s),
+    }));
   assertEquals(r.schema, "laminar.punctuation");
+  // One submission, one readback (the matrices for onMatrices included).
+  assertEquals([reads, flushes, r.readbacks], [1, 0, 1]);
   assertEquals([...stages], [
     "forward internal",
     "forward terminal",
@@ -89,7 +107,8 @@ Deno.test("punctuation() GPU MI / covariance match the CPU reference per layer",
   assertEquals(r.layers.length, L1);
   assertEquals(r.pairs, (N * (N - 1)) / 2);
   const m = mats! as PunctuationMatrices;
-  let edgeCases = 0, total = 0;
+  let edgeCases = 0, total = 0, worstR = 0;
+  const all = { mi: [] as number[], cov: [] as number[] };
   for (const g of ["internal", "terminal"] as const) {
     // Same windows as the analysis (up to and including the punctuation token), read back.
     const wins = r.positions[g].map((t) => Array.from(ids.slice(t - pre, t + 1)));
@@ -124,10 +143,44 @@ Deno.test("punctuation() GPU MI / covariance match the CPU reference per layer",
       assertEquals(layer.mi.count, N * (N - 1) / 2);
       const rr = pearson(refMi, refCov);
       if (Number.isFinite(rr) && l > 0) assertClose(layer.r!, rr, 1e-3, `${g} layer ${l} r`);
+      // r from the GPU joint moments vs float64 Pearson of the matrices read back.
+      const upMi = upperTriangle(mi, N), upCov = upperTriangle(cov, N);
+      const r64 = pearson(upMi, upCov);
+      if (Number.isFinite(r64) && l > 0) {
+        const d = Math.abs(layer.r! - r64);
+        worstR = Math.max(worstR, d);
+        assert(d <= 1e-4, `${g} layer ${l} r ${layer.r} vs float64 ${r64}`);
+      }
+      // GPU histograms on the GPU's data-range edges: numpy's counts on the same edges.
+      for (const [metric, vals] of [["mi", upMi], ["cov", upCov]] as const) {
+        const hg = r.histograms[metric];
+        assertEquals(hg[g][l], Array.from(histogram(vals, { bins: hg.edges }).counts));
+        all[metric].push(...vals);
+        if (l === r.layerView.layer) {
+          const v = r.layerView[g][metric];
+          assertEquals(v.edges.length, 61);
+          assertEquals([v.edges[0], v.edges[60]], [Math.min(...vals), Math.max(...vals)]);
+          assertEquals(v.counts, Array.from(histogram(vals, { bins: v.edges }).counts));
+          assertEquals(r.layerView[g].r, layer.r);
+        }
+      }
       const h = r.histograms.mi[g][l];
       assertEquals(h.reduce((a, b) => a + b, 0), N * (N - 1) / 2);
     }
   }
+  for (const metric of ["mi", "cov"] as const) {
+    const e = r.histograms[metric].edges;
+    assertEquals([e[0], e.at(-1)], [Math.min(...all[metric]), Math.max(...all[metric])]);
+    const ref = linspace(e[0], e.at(-1)!, e.length);
+    const scale = Math.max(Math.abs(ref[0]), Math.abs(ref.at(-1)!));
+    assert(e.every((x, k) => Math.abs(x - ref[k]) <= 2.4e-7 * scale), `${metric} edges`);
+  }
+  console.log(`max |r - float64 r| over layers and groups: ${worstR.toExponential(2)}`);
+  // Without onMatrices: the same numbers, still one readback.
+  const again = await countReadbacks(gpu, () => punctuation(model, ids, { count: N, start: 0 }));
+  assertEquals([again.reads, again.flushes, again.value.readbacks], [1, 0, 1]);
+  assertEquals(again.value.layers, r.layers);
+  assertEquals(again.value.histograms, r.histograms);
   assert(edgeCases <= total / 100, `${edgeCases} of ${total} MI pairs differ by more than 1e-4`);
   // Layer 0 holds the same vector for every comma (same token, same position): r undefined.
   assertEquals(r.layers[0].internal.r, null);

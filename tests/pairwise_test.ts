@@ -21,23 +21,34 @@ import {
   checkFinite,
   computePairwise,
   createPairwise,
+  jointMoments,
   layerCosine,
   pairwiseCosine,
   pairwiseCovariance,
   pairwiseMiCov,
   pairwiseSummary,
+  readRecorded,
+  recordEdges,
+  recordedTensor,
+  recordJointMoments,
+  recordSummary,
   summarizePairs,
 } from "../src/kernels.ts";
+import type { Gpu } from "../src/gpu/context.ts";
+import type { JointMoments } from "../src/pairwise/pairwise.ts";
 import {
   cosineMatrix,
   cosineMatrixAB,
   covarianceMatrix,
   histogram,
   linspace,
+  mean,
   mutInfoAndCov,
   pairwiseMiCov as refMiCov,
+  pearson,
   rowMatrix,
   std,
+  upperTriangle,
 } from "../src/stats/mod.ts";
 import { readSafetensors, writeSafetensors } from "../src/io/safetensors.ts";
 import { pairwiseCommand } from "../cli/pairwise.ts";
@@ -558,3 +569,231 @@ Deno.test("CLI: pairwise round trip through safetensors", opts, async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Count the readbacks (`gpu.read` calls) made while `fn` runs. */
+async function countReads<T>(gpu: Gpu, fn: () => Promise<T>): Promise<{ value: T; reads: number }> {
+  let reads = 0;
+  const orig = gpu.read;
+  gpu.read = (ranges) => (reads++, orig.call(gpu, ranges));
+  try {
+    return { value: await fn(), reads };
+  } finally {
+    gpu.read = orig;
+  }
+}
+
+/** Finite (x, y) pairs of layer l (upper triangle i < j when `upper`). */
+function pairsOf(
+  x: Float32Array,
+  y: Float32Array,
+  l: number,
+  n: number,
+  m: number,
+  upper: boolean,
+) {
+  const xs: number[] = [], ys: number[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let j = upper ? i + 1 : 0; j < m; j++) {
+      const a = x[l * n * m + i * m + j], b = y[l * n * m + i * m + j];
+      if (Number.isFinite(a) && Number.isFinite(b)) {
+        xs.push(a);
+        ys.push(b);
+      }
+    }
+  }
+  return { xs, ys };
+}
+
+Deno.test(
+  "recordSummary + recordEdges + readRecorded: many summaries, one readback",
+  opts,
+  async () => {
+    const gpu = await testGpu();
+    const L = 3, N = 20, M = 20;
+    const vals = randn(L * N * M, 31, 3);
+    vals[1 * N * M + 2 * M + 7] = NaN; // layer 1, pair (2, 7): non-finite, left out
+    vals[2 * N * M + 0 * M + 5] = Infinity;
+    const v = Tensor.from(gpu, vals, [L, N, M]);
+    const w = Tensor.from(gpu, randn(L * N * M, 32, 0.5), [L, N, M]);
+    const fixed = linspace(-2, 2, 17);
+    const { value, reads } = await countReads(gpu, async () => {
+      const plain = recordSummary(v); // upper (square), no histogram
+      const full = recordSummary(v, { upper: false, edges: fixed });
+      const edges = recordEdges([plain, recordSummary(w)], 25); // range over both tensors
+      const hist = recordSummary(v, { edges });
+      const one = recordSummary(w, { firstLayer: 1, layerCount: 1 });
+      const oneEdges = recordEdges([{ summary: one }], 7);
+      const oneHist = recordSummary(w, { edges: oneEdges, firstLayer: 1, layerCount: 1 });
+      const items = [plain, full, edges, hist, oneEdges, oneHist, recordedTensor(w)] as const;
+      const out = await readRecorded(gpu, items);
+      for (const it of items) it.dispose();
+      return out;
+    });
+    assertEquals(reads, 1);
+    const [plain, full, edges, hist, oneEdges, oneHist, wBack] = value;
+    const W = new Float32Array(wBack);
+    const fin = (a: number[]) => a.filter(Number.isFinite);
+    const layerVals = (a: Float32Array, l: number, upper: boolean) => {
+      const out: number[] = [];
+      for (let i = 0; i < N; i++) {
+        for (let j = upper ? i + 1 : 0; j < M; j++) {
+          out.push(a[l * N * M + i * M + j]);
+        }
+      }
+      return out;
+    };
+    // The common range is the min..max of both tensors' upper triangles (finite values).
+    const all = [0, 1, 2].flatMap((
+      l,
+    ) => [...fin(layerVals(vals, l, true)), ...layerVals(W, l, true)]);
+    assertEquals(edges.length, 26);
+    assertEquals(edges[0], Math.min(...all));
+    assertEquals(edges[25], Math.max(...all));
+    const ref = linspace(edges[0], edges[25], 26);
+    // f32 edges: within a few f32 roundings of numpy's float64 linspace.
+    const scale = Math.max(Math.abs(ref[0]), Math.abs(ref[25]));
+    for (let k = 0; k < 26; k++) assert(Math.abs(edges[k] - ref[k]) <= 2.4e-7 * scale);
+    for (let l = 0; l < L; l++) {
+      const up = layerVals(vals, l, true), f = fin(up);
+      assertEquals(plain[l].count, f.length);
+      assertEquals(plain[l].nonFinite, up.length - f.length);
+      assertEquals(plain[l].histogram.length, 0);
+      assert(Math.abs(plain[l].mean - mean(f)) <= 1e-6);
+      assertEquals([plain[l].min, plain[l].max], [Math.min(...f), Math.max(...f)]);
+      const fa = fin(layerVals(vals, l, false));
+      assertEquals(full[l].count, fa.length);
+      assertEquals(
+        Array.from(full[l].histogram),
+        Array.from(histogram(fa, { bins: fixed }).counts),
+      );
+      // GPU edges: exactly numpy's binning on the edges read back.
+      assertEquals(Array.from(hist[l].histogram), Array.from(histogram(f, { bins: edges }).counts));
+    }
+    // One layer's own range: numpy's histogram(values, bins=7) up to f32 edges.
+    const w1 = layerVals(W, 1, true);
+    assertEquals(oneHist.length, 1);
+    assertEquals(oneEdges[0], Math.min(...w1));
+    assertEquals(oneEdges[7], Math.max(...w1));
+    assertEquals(
+      Array.from(oneHist[0].histogram),
+      Array.from(histogram(w1, { bins: oneEdges }).counts),
+    );
+    assertEquals(oneHist[0].histogram.reduce((a, b) => a + b, 0), w1.length);
+
+    // Degenerate ranges as numpy: one value → (v - 0.5, v + 0.5); no finite value → (0, 1).
+    const c = Tensor.from(gpu, new Float32Array([7, 2, 2, 7]), [1, 2, 2]);
+    const z = Tensor.from(gpu, new Float32Array([0, NaN, 0, 0]), [2, 2]);
+    const sc = recordSummary(c), sz = recordSummary(z);
+    const ec = recordEdges([sc], 4), ez = recordEdges([sz], 2);
+    const hc = recordSummary(c, { edges: ec });
+    const [e1, e2, h1] = await readRecorded(gpu, [ec, ez, hc] as const);
+    assertEquals(e1, [1.5, 1.75, 2, 2.25, 2.5]);
+    assertEquals(e2, [0, 0.5, 1]);
+    assertEquals(Array.from(h1[0].histogram), [0, 0, 1, 0]);
+    for (const t of [sc, sz, ec, ez, hc]) t.dispose();
+    assertThrows(() => recordEdges([], 3), InvalidArgumentError);
+    assertThrows(() => recordSummary(v, { firstLayer: 2, layerCount: 2 }), InvalidArgumentError);
+    for (const t of [v, w, c, z]) t.dispose();
+  },
+);
+
+Deno.test(
+  "recordJointMoments(): Pearson r on the GPU matches float64 np.corrcoef",
+  opts,
+  async () => {
+    const gpu = await testGpu();
+    let worst = 0;
+    const check = (
+      got: JointMoments,
+      xs: number[],
+      ys: number[],
+      label: string,
+    ) => {
+      assertEquals(got.count, xs.length, label);
+      const r = pearson(xs, ys);
+      const d = Math.abs(got.r - r);
+      worst = Math.max(worst, d);
+      assert(d <= 1e-6, `${label}: r ${got.r} vs ${r}`);
+      const mx = mean(xs), my = mean(ys);
+      assert(Math.abs(got.meanX - mx) <= 1e-6 * (Math.abs(mx) + 1), `${label} mean`);
+      let sxy = 0, sxx = 0;
+      for (let k = 0; k < xs.length; k++) {
+        sxy += (xs[k] - mx) * (ys[k] - my);
+        sxx += (xs[k] - mx) ** 2;
+      }
+      const vx = sxx / (xs.length - 1), cv = sxy / (xs.length - 1);
+      assert(Math.abs(got.varX - vx) <= 1e-6 * vx, `${label} var ${got.varX} vs ${vx}`);
+      assert(Math.abs(got.cov - cv) <= 1e-6 * Math.sqrt(vx * got.varY), `${label} cov`);
+    };
+    // Random matrices: correlated, a large offset (cancellation), NaNs, a constant layer.
+    const L = 4, N = 150;
+    const r = rng(77);
+    const X = new Float32Array(L * N * N), Y = new Float32Array(L * N * N);
+    for (let k = 0; k < X.length; k++) {
+      const l = Math.floor(k / (N * N));
+      const a = r() - 0.5, b = r() - 0.5;
+      X[k] = l === 1 ? 1000 + a * 1e-2 : l === 3 ? 0.375 : a;
+      Y[k] = l === 2 ? 50 * (0.8 * a + 0.2 * b) - 7 : 0.6 * a + 0.4 * b;
+    }
+    for (let k = 0; k < 40; k++) X[Math.floor(r() * X.length)] = NaN;
+    const x = Tensor.from(gpu, X, [L, N, N]), y = Tensor.from(gpu, Y, [L, N, N]);
+    const { value, reads } = await countReads(gpu, async () => {
+      const up = recordJointMoments(x, y);
+      const all = recordJointMoments(x, y, { upper: false, firstLayer: 1, layerCount: 2 });
+      const out = await readRecorded(gpu, [up, all] as const);
+      up.dispose();
+      all.dispose();
+      return out;
+    });
+    assertEquals(reads, 1);
+    const [up, all] = value;
+    for (let l = 0; l < 3; l++) {
+      const p = pairsOf(X, Y, l, N, N, true);
+      check(up[l], p.xs, p.ys, `upper layer ${l}`);
+      assertEquals(up[l].count + up[l].nonFinite, (N * (N - 1)) / 2);
+    }
+    for (let l = 1; l < 3; l++) {
+      const p = pairsOf(X, Y, l, N, N, false);
+      check(all[l - 1], p.xs, p.ys, `full layer ${l}`);
+    }
+    // A constant x: variance exactly 0 and r undefined (np.corrcoef gives nan).
+    assertEquals(up[3].varX, 0);
+    assert(Number.isNaN(up[3].r));
+
+    // The numpy fixture: r of the GPU MI and covariance matrices, and of the golden ones.
+    const g = readGolden(FIXTURE);
+    const GX = g.get("X")!.data as Float32Array;
+    const [GN, GD] = g.get("X")!.shape;
+    const gx = Tensor.from(gpu, GX, [GN, GD]);
+    const { mi, cov } = pairwiseMiCov(gx, { bins: 15, outlierZ: 5 });
+    const gmi = Float32Array.from(g.get("mi")!.data), gcov = Float32Array.from(g.get("cov")!.data);
+    const tmi = Tensor.from(gpu, gmi, [GN, GN]), tcov = Tensor.from(gpu, gcov, [GN, GN]);
+    const j1 = recordJointMoments(mi, cov), j2 = recordJointMoments(tmi, tcov);
+    const [m1, m2, miV, covV] = await readRecorded(
+      gpu,
+      [j1, j2, recordedTensor(mi), recordedTensor(cov)] as const,
+    );
+    const p1 = pairsOf(miV, covV, 0, GN, GN, true);
+    check(m1[0], p1.xs, p1.ys, "fixture (GPU MI, cov)");
+    const gm = upperTriangle(g.get("mi")!.data, GN), gc = upperTriangle(g.get("cov")!.data, GN);
+    check(
+      m2[0],
+      Array.from(upperTriangle(gmi, GN)),
+      Array.from(upperTriangle(gcov, GN)),
+      "fixture (golden f32)",
+    );
+    // Against the float64 golden values themselves (MI / cov rounding included).
+    assert(
+      Math.abs(m1[0].r - pearson(gm, gc)) <= 1e-4,
+      `fixture r ${m1[0].r} vs ${pearson(gm, gc)}`,
+    );
+    console.log(
+      `joint moments: max |r - float64 r| ${worst.toExponential(2)}; fixture r ${
+        m1[0].r.toFixed(6)
+      } ` +
+        `(golden ${pearson(gm, gc).toFixed(6)})`,
+    );
+    await assertRejects(() => jointMoments(x, gx), ShapeError);
+    for (const t of [j1, j2, x, y, gx, mi, cov, tmi, tcov]) t.dispose();
+  },
+);

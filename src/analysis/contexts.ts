@@ -20,18 +20,32 @@
  *   divided by the pairs inside the edges. A last edge of exactly 1 also takes cosines up to
  *   1 + 1e-6 (f32 rounding of identical vectors), which would otherwise fall outside.
  *
- * GPU work: the forward pass, cosine matrices per word block (within `[L+1, Nk, Nk]`, across
- * `[L+1, Nk, Nj]`, from block copies of the hidden states) and their per-layer histograms and
- * means (the pairwise module's GPU summaries); one layer's full `[N, N]` matrix is read back
- * for the single-layer view.
+ * GPU work, all of it one submission with one readback (`readbacks: 1` in the result): the
+ * forward pass, cosine matrices per word block (within `[L+1, Nk, Nk]`, across `[L+1, Nk, Nj]`,
+ * from block copies of the hidden states), their per-layer histograms and means (the pairwise
+ * module's `recordSummary`) and the single-layer view: per distribution, edges over its range in
+ * that layer (`recordEdges`, from the same summaries' min and max) and the blocks' histograms on
+ * them. Only the summaries come back (a few kilobytes); the view layer's `[N, N]` matrix is
+ * computed and read back (in the same readback) only for `onMatrix`.
  * @module
  */
 
 import { InvalidArgumentError } from "../errors.ts";
 import type { Gpt2Model } from "../model/gpt2.ts";
-import { pairwiseCosine, type PairwiseSummary, summarizePairs } from "../pairwise/pairwise.ts";
-import { readAll, Tensor } from "../tensor/tensor.ts";
-import { histogram, histogramDensity, linspace } from "../stats/histogram.ts";
+import {
+  MAX_SUMMARY_BINS,
+  pairwiseCosine,
+  type PairwiseSummary,
+  readRecorded,
+  type Recorded,
+  type RecordedEdges,
+  recordEdges,
+  type RecordedSummary,
+  recordedTensor,
+  recordSummary,
+} from "../pairwise/pairwise.ts";
+import { Tensor } from "../tensor/tensor.ts";
+import { histogramDensity, linspace } from "../stats/histogram.ts";
 import { tokenizeBook } from "../io/books.ts";
 import { type AnalysisOptions, gpt2Tokenizer, type ModelInfo, modelInfo } from "./common.ts";
 
@@ -62,11 +76,12 @@ export interface ContextsOptions extends AnalysisOptions {
   edges?: ArrayLike<number>;
   /** Hidden-state layer of the single-layer view (default 4, the seed's `layeri`). */
   layer?: number;
-  /** Bins of the single-layer view's histograms (default 30, as the seed). */
+  /** Bins of the single-layer view's histograms, 1..1024 (default 30, as the seed). */
   viewBins?: number;
   /**
    * Receives the `[N, N]` cosine matrix of the view layer (row-major, rows in the order of
-   * the targets' occurrences) before it is dropped, e.g. to save it.
+   * the targets' occurrences) before it is dropped, e.g. to save it. It is computed and read
+   * back (in the analysis's one readback) only when this is given.
    */
   onMatrix?: (m: { layer: number; n: number; values: Float32Array }) => void | Promise<void>;
 }
@@ -117,7 +132,10 @@ export interface ContextLayer {
 
 /** A histogram with its own edges (single-layer view). */
 export interface ContextViewHistogram {
-  /** Edges `[bins + 1]`. */
+  /**
+   * Edges `[bins + 1]` over the min..max of the values (numpy's `histogram(values, bins)`), as
+   * f32 edges computed on the GPU, exactly as the counts used them; `[]` without values.
+   */
   edges: number[];
   /** Counts `[bins]`. */
   counts: number[];
@@ -165,7 +183,13 @@ export interface ContextsResult {
   counts: Record<ContextDistribution, number[][]>;
   /** The seed's single-layer view (part 5): 30-bin density histograms on each one's own range. */
   layerView: { layer: number } & Record<ContextDistribution, ContextViewHistogram>;
-  /** Wall time per stage in milliseconds. */
+  /** GPU readbacks (maps) the analysis made: 1 (everything is recorded, then read once). */
+  readbacks: number;
+  /**
+   * Wall time per stage in milliseconds. The GPU work is one submission: `forwardMs` is the
+   * time to record the forward pass, `similarityMs` records the rest and waits for the
+   * submission and its readback (all GPU time).
+   */
   timings: { tokenizeMs: number; forwardMs: number; similarityMs: number; totalMs: number };
 }
 
@@ -179,24 +203,6 @@ function checkInt(name: string, v: number, min: number, max = Infinity): number 
 }
 
 const fin = (x: number) => (Number.isFinite(x) ? x : null);
-
-function viewHist(values: number[], bins: number): ContextViewHistogram {
-  if (values.length === 0) {
-    return {
-      edges: [],
-      counts: new Array(bins).fill(0),
-      density: new Array(bins).fill(null),
-      mean: null,
-    };
-  }
-  const h = histogram(values, { bins });
-  return {
-    edges: Array.from(h.edges),
-    counts: Array.from(h.counts),
-    density: Array.from(histogramDensity(h), fin),
-    mean: values.reduce((a, b) => a + b, 0) / values.length,
-  };
-}
 
 /**
  * Seed 001 parts 4–6 on a book: within-word vs across-word cosine similarity of a few target
@@ -231,7 +237,7 @@ export async function contexts(
     : checkInt("The most occurrences per word", options.maxPerWord, 2);
   const minPerWord = checkInt("The fewest occurrences per word", options.minPerWord ?? 2, 1);
   const layer = checkInt("The layer", options.layer ?? Math.min(4, L1 - 1), 0, L1 - 1);
-  const viewBins = checkInt("The view bins", options.viewBins ?? 30, 1, 100000);
+  const viewBins = checkInt("The view bins", options.viewBins ?? 30, 1, MAX_SUMMARY_BINS);
   const edges = Array.from(options.edges ?? linspace(0.4, 1, 35));
   if (words.length < 2 || words.length > 32) {
     throw new InvalidArgumentError(
@@ -315,27 +321,26 @@ export async function contexts(
     u.map((t) => Array.from({ length: window + 1 }, (_, k) => ids[t - window + k]))
   );
 
-  // One forward pass; hidden states of the final token [L+1, N, D].
+  // Everything from here to the one readback is recorded and runs as one submission: the
+  // forward pass, the word blocks, the cosine matrices, their summaries and the view layer's
+  // histogram edges.
   progress("forward", 0, 1);
   const f0 = performance.now();
   using res = await model.forward(batch, { hiddenStates: { positions: [window] } });
   const hs = res.hiddenStates!.reshape([L1, N, D]);
-  await gpu.flush();
-  await gpu.device.queue.onSubmittedWorkDone();
   const forwardMs = performance.now() - f0;
   progress("forward", 1, 1);
 
   // Word blocks [L+1, Nk, D] by copies, cosine per block pair, GPU summaries.
   const K = words.length;
-  const nSummaries = K + (K * (K - 1)) / 2;
-  progress("cosine similarities", 0, nSummaries + 1);
+  progress("cosine similarities", 0, 1);
   const s0 = performance.now();
-  const temps: Tensor[] = [];
+  const temps: { dispose(): void }[] = [];
+  const keep = <T extends { dispose(): void }>(r: T): T => (temps.push(r), r);
   try {
     const blocks = used.map((u, k) => {
       const nk = u.length;
-      const b = Tensor.empty(gpu, [L1, nk, D]);
-      temps.push(b);
+      const b = keep(Tensor.empty(gpu, [L1, nk, D]));
       for (let l = 0; l < L1; l++) {
         gpu.copy(
           { buffer: hs.buffer, offset: hs.offset + (l * N + offsets[k]) * D * 4, size: nk * D * 4 },
@@ -344,39 +349,69 @@ export async function contexts(
       }
       return b;
     });
-    const viewCos = pairwiseCosine(hs.slice(layer, 1)); // [1, N, N]
-    temps.push(viewCos);
-    const within = blocks.map((b) => pairwiseCosine(b)); // [L+1, Nk, Nk]
-    temps.push(...within);
-    const across: { i: number; j: number; t: Tensor }[] = [];
-    for (let i = 0; i < K; i++) {
-      for (let j = i + 1; j < K; j++) {
-        across.push({ i, j, t: pairwiseCosine(blocks[i], { other: blocks[j] }) }); // [L+1, Ni, Nj]
-      }
-    }
-    temps.push(...across.map((a) => a.t));
-    const [viewValues] = await readAll([viewCos] as const);
-    let done = 1;
-    progress("cosine similarities", done, nSummaries + 1);
     // A cosine can come out of f32 arithmetic a few ulps above 1 (the same word at the same
     // position has the same embedding: cos = 1.0000001); a last edge of exactly 1 is moved up
     // by 1e-6 so those land in the top bin instead of outside.
     const gpuEdges = edges.map((e, i) => (i === edges.length - 1 && e === 1 ? 1 + 1e-6 : e));
-    const summarize = async (t: Tensor, upper: boolean) => {
-      const s = await summarizePairs(t, { edges: gpuEdges, upper });
-      progress("cosine similarities", ++done, nSummaries + 1);
-      return s;
-    };
-    const sums: Record<ContextDistribution, PairwiseSummary[][]> = {
+    // Blocks of each distribution: within (i < j of one word; a word used once has no pairs)
+    // and across (every pair of two words).
+    const parts: Record<ContextDistribution, { t: Tensor; upper: boolean }[]> = {
       within: [],
       acrossFirst: [],
       acrossOthers: [],
     };
-    for (const w of within) sums.within.push(await summarize(w, true));
-    for (const a of across) {
-      (a.i === 0 ? sums.acrossFirst : sums.acrossOthers).push(await summarize(a.t, false));
+    for (let k = 0; k < K; k++) {
+      if (used[k].length >= 2) {
+        parts.within.push({ t: keep(pairwiseCosine(blocks[k])), upper: true });
+      }
     }
+    for (let i = 0; i < K; i++) {
+      for (let j = i + 1; j < K; j++) {
+        const t = keep(pairwiseCosine(blocks[i], { other: blocks[j] })); // [L+1, Ni, Nj]
+        (i === 0 ? parts.acrossFirst : parts.acrossOthers).push({ t, upper: false });
+      }
+    }
+    // Per layer and block: count, mean, min, max and the histogram on the common edges; for
+    // the view layer, edges over each distribution's own range and the histograms on them.
+    const sums = {} as Record<ContextDistribution, RecordedSummary[]>;
+    const viewEdges = {} as Record<ContextDistribution, RecordedEdges | null>;
+    const viewSums = {} as Record<ContextDistribution, RecordedSummary[]>;
+    for (const d of CONTEXT_DISTRIBUTIONS) {
+      sums[d] = parts[d].map((p) => keep(recordSummary(p.t, { edges: gpuEdges, upper: p.upper })));
+      viewEdges[d] = sums[d].length === 0 ? null : keep(
+        recordEdges(
+          sums[d].map((summary) => ({ summary, firstLayer: layer, layerCount: 1 })),
+          viewBins,
+        ),
+      );
+      viewSums[d] = parts[d].map((p) =>
+        keep(
+          recordSummary(p.t, {
+            edges: viewEdges[d]!,
+            upper: p.upper,
+            firstLayer: layer,
+            layerCount: 1,
+          }),
+        )
+      );
+    }
+    const viewCos = options.onMatrix ? keep(pairwiseCosine(hs.slice(layer, 1))) : null; // [1, N, N]
+    const none: Recorded<null> = { ranges: [], decode: () => null, dispose() {} };
+    const flat = CONTEXT_DISTRIBUTIONS.flatMap((d) => [...sums[d], ...viewSums[d]]);
+    const [viewValues, eWithin, eFirst, eOthers, ...decoded] = await readRecorded(
+      gpu,
+      [
+        viewCos ? recordedTensor(viewCos) : none,
+        viewEdges.within ?? none,
+        viewEdges.acrossFirst ?? none,
+        viewEdges.acrossOthers ?? none,
+        ...flat,
+      ] as const,
+    );
+    const readbacks = 1;
+    const got = new Map(flat.map((r, i) => [r, decoded[i] as PairwiseSummary[]]));
     const similarityMs = performance.now() - s0;
+    progress("cosine similarities", 1, 1);
 
     const bins = edges.length - 1;
     const layers: ContextLayer[] = [];
@@ -393,7 +428,7 @@ export async function contexts(
         let n = 0, sum = 0;
         const c = new Array(bins).fill(0);
         for (const s of sums[d]) {
-          const x = s[l];
+          const x = got.get(s)![l];
           n += x.count;
           if (x.count > 0) sum += x.mean * x.count;
           for (let b = 0; b < bins; b++) c[b] += x.histogram[b];
@@ -413,23 +448,32 @@ export async function contexts(
       layers.push(entry);
     }
 
-    // Single-layer view: split the [N, N] matrix by word pairs (i < j).
-    const label = new Int32Array(N);
-    used.forEach((u, k) => label.fill(k, offsets[k], offsets[k] + u.length));
-    const view: Record<ContextDistribution, number[]> = {
-      within: [],
-      acrossFirst: [],
-      acrossOthers: [],
-    };
-    for (let i = 0; i < N; i++) {
-      for (let j = i + 1; j < N; j++) {
-        const v = viewValues[i * N + j];
-        const a = label[i], b = label[j];
-        (a === b ? view.within : a === 0 || b === 0 ? view.acrossFirst : view.acrossOthers)
-          .push(v);
+    // Single-layer view: each distribution's pairs in that layer, on its own range.
+    const viewOf = (d: ContextDistribution, e: number[] | null): ContextViewHistogram => {
+      const c = new Float64Array(viewBins);
+      for (const s of viewSums[d]) {
+        const h = got.get(s)![0].histogram;
+        for (let b = 0; b < viewBins; b++) c[b] += h[b];
       }
+      const pairs = layers[layer][d].pairs;
+      if (e === null || pairs === 0) {
+        return {
+          edges: [],
+          counts: new Array(viewBins).fill(0),
+          density: new Array(viewBins).fill(null),
+          mean: null,
+        };
+      }
+      return {
+        edges: e,
+        counts: Array.from(c),
+        density: Array.from(histogramDensity({ counts: c, edges: Float64Array.from(e) }), fin),
+        mean: layers[layer][d].mean,
+      };
+    };
+    if (options.onMatrix && viewValues) {
+      await options.onMatrix({ layer, n: N, values: viewValues });
     }
-    if (options.onMatrix) await options.onMatrix({ layer, n: N, values: viewValues });
     const w = words.map((s) => s.trim());
     const labels: Record<ContextDistribution, string> = {
       within: "within",
@@ -463,10 +507,11 @@ export async function contexts(
       counts,
       layerView: {
         layer,
-        within: viewHist(view.within, viewBins),
-        acrossFirst: viewHist(view.acrossFirst, viewBins),
-        acrossOthers: viewHist(view.acrossOthers, viewBins),
+        within: viewOf("within", eWithin),
+        acrossFirst: viewOf("acrossFirst", eFirst),
+        acrossOthers: viewOf("acrossOthers", eOthers),
       },
+      readbacks,
       timings: { tokenizeMs: tTok - t0, forwardMs, similarityMs, totalMs: performance.now() - t0 },
     };
   } finally {

@@ -24,21 +24,33 @@
  * states: the forward passes run on the `pre + 1` tokens up to it (the seed's `post` tokens still
  * decide which occurrences fit in the book, and the numbers are the same).
  *
- * GPU work: the two forward passes, the MI + covariance sweep of both groups (all layers in one
- * launch each) and the per-layer histograms and means (the pairwise module's GPU summaries).
- * The MI–covariance correlation needs the pair values: the `[L+1, N, N]` MI and covariance
- * matrices of both groups are read back once (4 × 25 × 250 × 250 floats = 25 MB for
- * gpt2-medium) and the correlation is computed in float64 on the CPU over the upper triangle.
+ * GPU work, all of it one submission with one readback (`readbacks: 1` in the result): the two
+ * forward passes, the MI + covariance sweep of both groups (all layers in one launch each), the
+ * per-layer histograms and means (the pairwise module's `recordSummary`; data-range edges from
+ * the GPU summaries' min and max with `recordEdges`), the MI–covariance Pearson r per layer
+ * (`recordJointMoments`: double-f32 moments over the upper triangle on the GPU, r in float64 on
+ * the CPU, within ~2.4e-7 of the float64 r of the same values) and the activation slices. What
+ * comes back is a few kilobytes; the `[L+1, N, N]` matrices come back (in the same readback) only
+ * for `onMatrices`.
  * @module
  */
 
 import { InvalidArgumentError } from "../errors.ts";
 import type { Gpt2Model } from "../model/gpt2.ts";
-import { pairwiseMiCov, type PairwiseSummary, summarizePairs } from "../pairwise/pairwise.ts";
+import {
+  MAX_SUMMARY_BINS,
+  pairwiseMiCov,
+  type PairwiseSummary,
+  readRecorded,
+  type Recorded,
+  type RecordedEdges,
+  recordEdges,
+  recordedTensor,
+  recordJointMoments,
+  recordSummary,
+} from "../pairwise/pairwise.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { readAll } from "../tensor/tensor.ts";
-import { histogram, linspace } from "../stats/histogram.ts";
-import { pearson } from "../stats/describe.ts";
+import { linspace } from "../stats/histogram.ts";
 import { tokenizeBook } from "../io/books.ts";
 import { type AnalysisOptions, gpt2Tokenizer, type ModelInfo, modelInfo } from "./common.ts";
 
@@ -93,11 +105,12 @@ export interface PunctuationOptions extends AnalysisOptions, FindPunctuationOpti
   miRange?: [number, number];
   /** Fixed covariance range, e.g. `[-1, 105]` as the seed (default: the data's). */
   covRange?: [number, number];
-  /** Bins of the single-layer view's histograms (default 60, as the seed). */
+  /** Bins of the single-layer view's histograms, 1..1024 (default 60, as the seed). */
   viewBins?: number;
   /**
    * Receives the full MI and covariance matrices `[L+1, N, N]` (upper triangle i < j filled,
-   * zeros elsewhere) of both groups before they are dropped, e.g. to save them.
+   * zeros elsewhere) of both groups before they are dropped, e.g. to save them. They are read
+   * back in the analysis's one readback, only when this is given.
    */
   onMatrices?: (m: PunctuationMatrices) => void | Promise<void>;
 }
@@ -154,7 +167,11 @@ export interface PunctuationLayer {
 
 /** Histograms of one metric on common edges: counts `[L+1][bins]` per group. */
 export interface LayerHistograms {
-  /** Bin edges `[bins + 1]` (numpy semantics: the last bin is closed). */
+  /**
+   * Bin edges `[bins + 1]` (numpy semantics: the last bin is closed): `linspace` of the fixed
+   * range, or, for the data's range, the f32 edges computed on the GPU (within ~1e-7 relative of
+   * numpy's float64 `linspace(min, max)`), exactly as the counts used them.
+   */
   edges: number[];
   /** Counts of internal punctuation, `[L+1][bins]`. */
   internal: number[][];
@@ -164,7 +181,10 @@ export interface LayerHistograms {
 
 /** A histogram with its own edges. */
 export interface ViewHistogram {
-  /** Edges `[bins + 1]`. */
+  /**
+   * Edges `[bins + 1]`: numpy's `histogram(values, bins)` range (min to max of the finite
+   * values), as f32 edges computed on the GPU, exactly as the counts used them.
+   */
   edges: number[];
   /** Counts `[bins]`. */
   counts: number[];
@@ -217,7 +237,13 @@ export interface PunctuationResult {
   };
   /** Mean activation per dimension at the punctuation token in one layer, `[D]` per group. */
   meanActivation: { layer: number; internal: number[]; terminal: number[] };
-  /** Wall time per stage in milliseconds. */
+  /** GPU readbacks (maps) the analysis made: 1 (everything is recorded, then read once). */
+  readbacks: number;
+  /**
+   * Wall time per stage in milliseconds. The GPU work is one submission: `forward*Ms` is the
+   * time to record each forward pass, `sweepMs` records the sweep and reductions and waits for
+   * the submission and its readback (all GPU time), `summariesMs` decodes on the CPU.
+   */
   timings: {
     tokenizeMs: number;
     forwardInternalMs: number;
@@ -296,67 +322,8 @@ function checkRange(name: string, r: [number, number] | undefined): [number, num
 
 const fin = (x: number) => (Number.isFinite(x) ? x : null);
 
-/** Pearson r of MI and covariance over the upper triangle of layer l (finite pairs only). */
-function layerR(mi: Float32Array, cov: Float32Array, l: number, n: number): number | null {
-  const xs: number[] = [];
-  const ys: number[] = [];
-  const base = l * n * n;
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      const x = mi[base + i * n + j], y = cov[base + i * n + j];
-      if (Number.isFinite(x) && Number.isFinite(y)) {
-        xs.push(x);
-        ys.push(y);
-      }
-    }
-  }
-  if (xs.length < 2) return null;
-  return fin(pearson(xs, ys));
-}
-
-function upper(m: Float32Array, l: number, n: number): number[] {
-  const out: number[] = [];
-  const base = l * n * n;
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      const v = m[base + i * n + j];
-      if (Number.isFinite(v)) out.push(v);
-    }
-  }
-  return out;
-}
-
-function finiteExtent(arrays: Float32Array[], layers: number, n: number): [number, number] {
-  let lo = Infinity, hi = -Infinity;
-  for (const m of arrays) {
-    for (let l = 0; l < layers; l++) {
-      const base = l * n * n;
-      for (let i = 0; i < n; i++) {
-        for (let j = i + 1; j < n; j++) {
-          const v = m[base + i * n + j];
-          if (v < lo) lo = v;
-          if (v > hi) hi = v;
-        }
-      }
-    }
-  }
-  if (!(lo <= hi)) return [0, 1];
-  if (lo === hi) return [lo - 0.5, hi + 0.5];
-  return [lo, hi];
-}
-
-function viewHist(values: number[], bins: number): ViewHistogram {
-  const h = histogram(values.length > 0 ? values : [0], { bins });
-  return {
-    edges: Array.from(h.edges),
-    counts: values.length > 0 ? Array.from(h.counts) : new Array(bins).fill(0),
-  };
-}
-
-async function settle(model: Gpt2Model): Promise<void> {
-  await model.gpu.flush();
-  await model.gpu.device.queue.onSubmittedWorkDone();
-}
+/** The two pair metrics. */
+type Metric = "mi" | "cov";
 
 /**
  * Seed 004 on a book: hidden states of the first `count` commas and periods (from token 400
@@ -401,7 +368,7 @@ export async function punctuation(
     L1 - 1,
   );
   const histBins = checkInt("The histogram bins", options.histBins ?? 100, 1, 1024);
-  const viewBins = checkInt("The view bins", options.viewBins ?? 60, 1, 100000);
+  const viewBins = checkInt("The view bins", options.viewBins ?? 60, 1, MAX_SUMMARY_BINS);
   const miRange = checkRange("The MI range", options.miRange);
   const covRange = checkRange("The covariance range", options.covRange);
   const T = pre + post + 1;
@@ -412,6 +379,7 @@ export async function punctuation(
     );
   }
   const progress = options.onProgress ?? (() => {});
+  const gpu = model.gpu;
 
   // Tokenize (with progress) and select.
   let ids: ArrayLike<number>;
@@ -471,46 +439,127 @@ export async function punctuation(
       return w;
     });
 
-  // Forward passes, one per group, hidden states at the punctuation token only.
+  // Everything from here to the one readback is recorded and runs as one submission: the two
+  // forward passes, the MI + covariance sweep, the per-layer summaries, the histogram edges of
+  // the data's range, the MI–covariance joint moments and the activation slices.
   const hs: Record<PunctuationGroup, Tensor> = {} as Record<PunctuationGroup, Tensor>;
   const fwdMs: Record<PunctuationGroup, number> = { internal: 0, terminal: 0 };
-  const disposers: { [Symbol.dispose](): void }[] = [];
+  const disposers: { dispose(): void }[] = [];
+  const keep = <T extends { dispose(): void }>(r: T): T => (disposers.push(r), r);
   try {
+    // Forward passes, one per group, hidden states at the punctuation token only.
     for (const g of PUNCTUATION_GROUPS) {
       const stage = `forward ${g}`;
       progress(stage, 0, 1);
       const f0 = performance.now();
       const res = await model.forward(windows(g), { hiddenStates: { positions: [pre] } });
-      disposers.push(res);
+      disposers.push({ dispose: () => res[Symbol.dispose]() });
       hs[g] = res.hiddenStates!.reshape([L1, count, D]); // [L+1, N, D]
-      await settle(model);
       fwdMs[g] = performance.now() - f0;
       progress(stage, 1, 1);
     }
 
-    // The MI + covariance sweep: every layer, every pair, both groups.
+    // The MI + covariance sweep (every layer, every pair, both groups) and its reductions.
     progress("MI + covariance sweep", 0, 1);
     const s0 = performance.now();
-    const mc = {
-      internal: pairwiseMiCov(hs.internal, { bins, outlierZ }),
-      terminal: pairwiseMiCov(hs.terminal, { bins, outlierZ }),
-    };
+    const mat = {} as Record<Metric, Record<PunctuationGroup, Tensor>>;
+    mat.mi = {} as Record<PunctuationGroup, Tensor>;
+    mat.cov = {} as Record<PunctuationGroup, Tensor>;
     for (const g of PUNCTUATION_GROUPS) {
-      disposers.push({ [Symbol.dispose]: () => (mc[g].mi.dispose(), mc[g].cov.dispose()) });
+      const { mi, cov } = pairwiseMiCov(hs[g], { bins, outlierZ });
+      [mat.mi[g], mat.cov[g]] = [keep(mi), keep(cov)];
     }
-    const [miI, covI, miT, covT, actI, actT] = await readAll(
+    // Per-layer min and max of every matrix (no histogram): where the data-range edges come from.
+    const extent = (m: Metric, g: PunctuationGroup) =>
+      keep(recordSummary(mat[m][g], { upper: true }));
+    const ext = {
+      mi: { internal: extent("mi", "internal"), terminal: extent("mi", "terminal") },
+      cov: { internal: extent("cov", "internal"), terminal: extent("cov", "terminal") },
+    };
+    // Common edges per metric: the fixed range on the CPU, or the data's range on the GPU.
+    const common = (m: Metric, range: [number, number] | null): Recorded<number[]> & {
+      edges: number[] | RecordedEdges;
+    } => {
+      if (range) {
+        const edges = Array.from(linspace(range[0], range[1], histBins + 1));
+        return { edges, ranges: [], decode: () => edges, dispose() {} };
+      }
+      const e = keep(recordEdges([ext[m].internal, ext[m].terminal], histBins));
+      return { edges: e, ranges: e.ranges, decode: (b) => e.decode(b), dispose() {} };
+    };
+    const edges = { mi: common("mi", miRange), cov: common("cov", covRange) };
+    const layerSummary = (m: Metric, g: PunctuationGroup) =>
+      keep(recordSummary(mat[m][g], { edges: edges[m].edges, upper: true }));
+    // The single-layer view: `viewBins` bins on each histogram's own range.
+    const viewEdges = (m: Metric, g: PunctuationGroup) =>
+      keep(recordEdges([{ summary: ext[m][g], firstLayer: layer, layerCount: 1 }], viewBins));
+    const vEdges = {
+      mi: { internal: viewEdges("mi", "internal"), terminal: viewEdges("mi", "terminal") },
+      cov: { internal: viewEdges("cov", "internal"), terminal: viewEdges("cov", "terminal") },
+    };
+    const viewSummary = (m: Metric, g: PunctuationGroup) =>
+      keep(
+        recordSummary(mat[m][g], {
+          edges: vEdges[m][g],
+          upper: true,
+          firstLayer: layer,
+          layerCount: 1,
+        }),
+      );
+    const moments = (g: PunctuationGroup) =>
+      keep(recordJointMoments(mat.mi[g], mat.cov[g], { upper: true }));
+    const matrices = options.onMatrices
+      ? [mat.mi.internal, mat.mi.terminal, mat.cov.internal, mat.cov.terminal].map(recordedTensor)
+      : [];
+    const [
+      miEdges,
+      covEdges,
+      sMiI,
+      sMiT,
+      sCovI,
+      sCovT,
+      jmI,
+      jmT,
+      vMiEdgesI,
+      vMiEdgesT,
+      vCovEdgesI,
+      vCovEdgesT,
+      vMiI,
+      vMiT,
+      vCovI,
+      vCovT,
+      actI,
+      actT,
+      ...mats
+    ] = await readRecorded(
+      gpu,
       [
-        mc.internal.mi,
-        mc.internal.cov,
-        mc.terminal.mi,
-        mc.terminal.cov,
-        hs.internal.slice(activationLayer, 1),
-        hs.terminal.slice(activationLayer, 1),
+        edges.mi,
+        edges.cov,
+        layerSummary("mi", "internal"),
+        layerSummary("mi", "terminal"),
+        layerSummary("cov", "internal"),
+        layerSummary("cov", "terminal"),
+        moments("internal"),
+        moments("terminal"),
+        vEdges.mi.internal,
+        vEdges.mi.terminal,
+        vEdges.cov.internal,
+        vEdges.cov.terminal,
+        viewSummary("mi", "internal"),
+        viewSummary("mi", "terminal"),
+        viewSummary("cov", "internal"),
+        viewSummary("cov", "terminal"),
+        recordedTensor(hs.internal.slice(activationLayer, 1)),
+        recordedTensor(hs.terminal.slice(activationLayer, 1)),
+        ...matrices,
       ] as const,
     );
+    const readbacks = 1;
     const sweepMs = performance.now() - s0;
     progress("MI + covariance sweep", 1, 1);
     if (options.onMatrices) {
+      const [miI, miT, covI, covT] = mats;
       await options.onMatrices({
         layers: L1,
         n: count,
@@ -521,30 +570,8 @@ export async function punctuation(
       });
     }
 
-    // Per-layer distributions on common edges and means: GPU summaries.
-    progress("summaries", 0, 4);
+    progress("summaries", 0, 1);
     const u0 = performance.now();
-    const miEdges = Array.from(
-      linspace(...(miRange ?? finiteExtent([miI, miT], L1, count)), histBins + 1),
-    );
-    const covEdges = Array.from(
-      linspace(...(covRange ?? finiteExtent([covI, covT], L1, count)), histBins + 1),
-    );
-    const sums: PairwiseSummary[][] = [];
-    for (
-      const [t, edges] of [
-        [mc.internal.mi, miEdges],
-        [mc.terminal.mi, miEdges],
-        [mc.internal.cov, covEdges],
-        [mc.terminal.cov, covEdges],
-      ] as const
-    ) {
-      sums.push(await summarizePairs(t, { edges, upper: true }));
-      progress("summaries", sums.length, 4);
-    }
-    const [sMiI, sMiT, sCovI, sCovT] = sums;
-    const summariesMs = performance.now() - u0;
-
     const stats = (s: PairwiseSummary): PairStats => ({
       count: s.count,
       nonFinite: s.nonFinite,
@@ -556,11 +583,11 @@ export async function punctuation(
     for (let l = 0; l < L1; l++) {
       layers.push({
         layer: l,
-        internal: { mi: stats(sMiI[l]), cov: stats(sCovI[l]), r: layerR(miI, covI, l, count) },
-        terminal: { mi: stats(sMiT[l]), cov: stats(sCovT[l]), r: layerR(miT, covT, l, count) },
+        internal: { mi: stats(sMiI[l]), cov: stats(sCovI[l]), r: fin(jmI[l].r) },
+        terminal: { mi: stats(sMiT[l]), cov: stats(sCovT[l]), r: fin(jmT[l].r) },
       });
     }
-    const hist = (s: typeof sMiI) => s.map((x) => Array.from(x.histogram));
+    const hist = (s: PairwiseSummary[]) => s.map((x) => Array.from(x.histogram));
     const meanAct = (a: Float32Array) => {
       const m = new Float64Array(D);
       for (let i = 0; i < count; i++) for (let d = 0; d < D; d++) m[d] += a[i * D + d];
@@ -573,11 +600,12 @@ export async function punctuation(
         Array.from({ length: 18 }, (_, k) => ids[t - 9 + k]).filter((x) => x !== undefined),
       ),
     }));
-    const view = (mi: Float32Array, cov: Float32Array) => ({
-      r: layerR(mi, cov, layer, count),
-      mi: viewHist(upper(mi, layer, count), viewBins),
-      cov: viewHist(upper(cov, layer, count), viewBins),
+    const viewHist = (edges: number[], s: PairwiseSummary[]): ViewHistogram => ({
+      edges,
+      counts: Array.from(s[0].histogram),
     });
+    const summariesMs = performance.now() - u0;
+    progress("summaries", 1, 1);
     return {
       schema: "laminar.punctuation",
       version: 1,
@@ -612,12 +640,25 @@ export async function punctuation(
         mi: { edges: miEdges, internal: hist(sMiI), terminal: hist(sMiT) },
         cov: { edges: covEdges, internal: hist(sCovI), terminal: hist(sCovT) },
       },
-      layerView: { layer, internal: view(miI, covI), terminal: view(miT, covT) },
+      layerView: {
+        layer,
+        internal: {
+          r: fin(jmI[layer].r),
+          mi: viewHist(vMiEdgesI, vMiI),
+          cov: viewHist(vCovEdgesI, vCovI),
+        },
+        terminal: {
+          r: fin(jmT[layer].r),
+          mi: viewHist(vMiEdgesT, vMiT),
+          cov: viewHist(vCovEdgesT, vCovT),
+        },
+      },
       meanActivation: {
         layer: activationLayer,
         internal: meanAct(actI),
         terminal: meanAct(actT),
       },
+      readbacks,
       timings: {
         tokenizeMs: tTok - t0,
         forwardInternalMs: fwdMs.internal,
@@ -628,6 +669,6 @@ export async function punctuation(
       },
     };
   } finally {
-    for (const d of disposers) d[Symbol.dispose]();
+    for (const d of disposers) d.dispose();
   }
 }
