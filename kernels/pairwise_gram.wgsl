@@ -3,7 +3,8 @@
 //   covariance: (a_i - mean a_i) . (b_j - mean b_j) / (d - 1)
 // Vector a(l, i) starts at a_base + l * a_ls + i * a_vs, b(l, j) at b_base + l * b_ls + j * b_vs
 // (contiguous along d); sa[l * n + i], sb[l * m + j] = (mean, std, norm, _) from
-// pairwise_stats.wgsl. out: [layers, n, m] row-major.
+// pairwise_stats.wgsl. out: [layers, n, m] row-major, starting at element o_base of the binding
+// (a launch may cover a chunk of the layers of a larger output, bound from an aligned offset).
 // mode 0/2: every (i, j); 1: i < j filled, the rest 0.
 // 16 x 16 output tile per workgroup (one output per invocation), d in chunks of 16 staged in
 // workgroup memory; launch (ceil(m / 16), ceil(n / 16), layers).
@@ -21,6 +22,7 @@ struct Params {
   b_base: u32,
   metric: u32,  // 0 cosine, 1 covariance
   mode: u32,
+  o_base: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -43,7 +45,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let ty = lid.y;
   let i = i0 + ty;
   let j = j0 + tx;
-  let o = l * p.n * p.m + i * p.m + j;
+  let o = p.o_base + l * p.n * p.m + i * p.m + j;
   if (p.mode == 1u && i0 >= j0 + T - 1u) {  // the whole tile is on or below the diagonal
     if (i < p.n && j < p.m) { out[o] = 0.0; }
     return;

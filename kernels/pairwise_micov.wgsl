@@ -6,7 +6,8 @@
 // H = -sum p log2 p, MI = Hx + Hy - Hxy, and cov = sum((x - mx)(y - my)) / (n - 1).
 //
 // Vector a(l, i) starts at a_base + l * a_ls + i * a_vs, b(l, j) at b_base + l * b_ls + j * b_vs;
-// stats sa[l * n + i], sb[l * m + j]. Outputs mi, cov: [layers, n, m] row-major.
+// stats sa[l * n + i], sb[l * m + j]. Outputs mi, cov: [layers, n, m] row-major, starting at
+// element o_base of their bindings (a launch may cover a chunk of the layers of a larger output).
 // mode 0: every (i, j) (two groups); 1: i < j filled, the rest 0; 2: i <= j computed and mirrored.
 // Fewer than 2 kept elements give NaN.
 //
@@ -34,6 +35,7 @@ struct Params {
   bins: u32,
   mode: u32,
   nx: u32,
+  o_base: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -122,8 +124,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let j = r % p.m;
   if (p.mode == 1u && i >= j) {
     if (lid == 0u) {
-      mi_out[w] = 0.0;
-      cov_out[w] = 0.0;
+      mi_out[p.o_base + w] = 0.0;
+      cov_out[p.o_base + w] = 0.0;
     }
     return;
   }
@@ -235,10 +237,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       mi = nan();
       cv = nan();
     }
-    mi_out[w] = mi;
-    cov_out[w] = cv;
+    mi_out[p.o_base + w] = mi;
+    cov_out[p.o_base + w] = cv;
     if (p.mode == 2u && i != j) {
-      let o2 = l * per + j * p.m + i;
+      let o2 = p.o_base + l * per + j * p.m + i;
       mi_out[o2] = mi;
       cov_out[o2] = cv;
     }

@@ -34,6 +34,7 @@ import {
   recordSummary,
   summarizePairs,
 } from "../src/kernels.ts";
+import { Gpu as GpuContext } from "../src/gpu/context.ts";
 import type { Gpu } from "../src/gpu/context.ts";
 import type { JointMoments } from "../src/pairwise/pairwise.ts";
 import {
@@ -54,6 +55,15 @@ import { readSafetensors, writeSafetensors } from "../src/io/safetensors.ts";
 import { pairwiseCommand } from "../cli/pairwise.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
+
+type PairwiseSummaryLike = {
+  count: number;
+  nonFinite: number;
+  mean: number;
+  min: number;
+  max: number;
+  histogram: Uint32Array;
+};
 const FIXTURE = new URL("./fixtures/pairwise-golden.safetensors", import.meta.url).pathname;
 
 function rowsOf(x: Float32Array, n: number, d: number): Float64Array[] {
@@ -308,6 +318,69 @@ Deno.test("multi-layer stacks and two groups: every layer in one submission", op
   for (let i = 0; i < L * L; i++) assert(Math.abs(got[i] - want[i]) <= 1e-5);
   for (const t of [a, b, self.mi, self.cov, ab.mi, ab.cov, lc]) t.dispose();
 });
+
+Deno.test(
+  "stacks larger than one storage binding run as layer chunks with the same numbers",
+  opts,
+  async () => {
+    // 64 KiB bindings: a [7, 50, 100] stack (140 000 bytes) and its [7, 50, 50] matrices
+    // (70 000 bytes) need several launches, and later chunks start at offsets that are not
+    // multiples of 256; the per-layer summaries and joint moments read the matrices in chunks.
+    const base = await testGpu();
+    const small = new GpuContext(base.device, { ...base.caps, maxStorageBindingBytes: 64 * 1024 });
+    const L = 7, N = 50, M = 20, D = 100;
+    const A = awkwardRows(L * N, D, 21), B = randn(L * M * D, 22, 2);
+    const run = async (gpu: Gpu) => {
+      const a = Tensor.from(gpu, A, [L, N, D]), b = Tensor.from(gpu, B, [L, M, D]);
+      const cos = pairwiseCosine(a);
+      const covAB = pairwiseCovariance(a, { other: b });
+      const { mi, cov } = pairwiseMiCov(a);
+      const miAB = pairwiseMiCov(a, { other: b, triangle: undefined });
+      const miFull = pairwiseMiCov(a, { triangle: "full" });
+      const lc = layerCosine(a, { token: 3 }); // strided view of 72 400 bytes
+      const ts = [cos, covAB, mi, cov, miAB.mi, miAB.cov, miFull.mi, lc];
+      const sMi = recordSummary(mi, { upper: true });
+      const edges = recordEdges([sMi], 40);
+      const sMiH = recordSummary(mi, { edges, upper: true });
+      const sCos = recordSummary(cos, { edges: linspace(-1, 1, 21), firstLayer: 2 });
+      const jm = recordJointMoments(mi, cov, { upper: true });
+      const [e, h1, h2, m, ...vals] = await readRecorded(
+        gpu,
+        [edges, sMiH, sCos, jm, ...ts.map(recordedTensor)] as const,
+      );
+      for (const t of [a, b, ...ts, miAB.cov, miFull.cov, sMi, edges, sMiH, sCos, jm]) {
+        t.dispose();
+      }
+      const flat = (x: PairwiseSummaryLike[]) =>
+        x.flatMap((v) => [v.count, v.nonFinite, v.mean, v.min, v.max, ...v.histogram]);
+      return [
+        ...vals,
+        Float32Array.from(e),
+        Float32Array.from(flat(h1)),
+        Float32Array.from(flat(h2)),
+        Float32Array.from(m.flatMap((v) => [v.count, v.meanX, v.meanY, v.varX, v.cov, v.r])),
+      ];
+    };
+    const want = await run(base);
+    const got = await run(small);
+    assertEquals(want.length, 12);
+    for (let k = 0; k < want.length; k++) {
+      assertEquals(got[k].length, want[k].length);
+      for (let i = 0; i < want[k].length; i++) {
+        const [g, w] = [got[k][i], want[k][i]];
+        assert(
+          (Number.isNaN(g) && Number.isNaN(w)) ||
+            Math.abs(g - w) <= 1e-6 * Math.max(1, Math.abs(w)),
+          `output ${k}, element ${i}: ${g} vs ${w}`,
+        );
+      }
+    }
+    // And against the CPU: the last layer (second chunk) of the cosine matrix.
+    const l = L - 1;
+    const ref = cosineMatrix(rowMatrix(A.subarray(l * N * D, (l + 1) * N * D), N, D));
+    for (let i = 0; i < N * N; i++) assert(Math.abs(got[0][l * N * N + i] - ref[i]) <= 1e-5);
+  },
+);
 
 Deno.test("per-layer summaries reduced on the GPU match CPU summaries", opts, async () => {
   const gpu = await testGpu();

@@ -4,9 +4,15 @@
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { testGpu } from "./helpers/gpu.ts";
 import { Gpt2Model } from "../src/model/gpt2.ts";
-import { InvalidArgumentError } from "../src/errors.ts";
+import {
+  DownloadError,
+  FileNotFoundError,
+  FormatError,
+  GpuUnavailableError,
+  InvalidArgumentError,
+} from "../src/errors.ts";
 import { ANALYSES, type AnalysisDef } from "../viz/analyses.ts";
-import { startServer } from "../viz/server.ts";
+import { errorBody, startServer } from "../viz/server.ts";
 import { staticTarget } from "../viz/static.ts";
 import { GpuQueue } from "../viz/queue.ts";
 import { LruCache } from "../viz/lru.ts";
@@ -272,6 +278,12 @@ Deno.test("viz server: API, SSE, queue, security over HTTP", opts, async (t) => 
       }
       const missing = await get("/api/run/heatmap?model=nobody-has/this-model");
       assertEquals(missing.status, 404, JSON.stringify(missing.body));
+      // A book URL the server has not cached (it never downloads books): the request's fault.
+      const uncached = await post("/api/run/punctuation", {
+        book: "https://books.invalid/laminar-test-never-cached.txt",
+      });
+      assertEquals(uncached.status, 404, JSON.stringify(uncached.body));
+      assert(uncached.body.hint.includes("cache"), uncached.body.hint);
       assertEquals((await get("/api/run/nothing")).status, 404);
       assertEquals((await get("/api/nothing")).status, 404);
       const del = await fetch(base + "api/run/heatmap", { method: "DELETE" });
@@ -323,6 +335,86 @@ Deno.test("viz server: API, SSE, queue, security over HTTP", opts, async (t) => 
     });
   } finally {
     await server.close();
+  }
+});
+
+Deno.test(
+  "a job's models are not evicted under it when it loads another one",
+  opts,
+  async () => {
+    // Three cached "Hugging Face" models (copies of the tiny fixture); the server keeps at most
+    // two besides its start model. A job on t/a that loads t/c while t/a and t/b are held used
+    // to evict (dispose) t/a, the model it was running on.
+    const cache = await Deno.makeTempDir();
+    const fixture = new URL("./fixtures/tiny-gpt2/", import.meta.url).pathname;
+    const commit = "0123456789abcdef0123456789abcdef01234567";
+    for (const name of ["a", "b", "c"]) {
+      const repo = `${cache}/models--t--${name}`;
+      await Deno.mkdir(`${repo}/refs`, { recursive: true });
+      await Deno.mkdir(`${repo}/snapshots/${commit}`, { recursive: true });
+      await Deno.writeTextFile(`${repo}/refs/main`, commit);
+      for (const f of ["config.json", "model.safetensors"]) {
+        await Deno.copyFile(fixture + f, `${repo}/snapshots/${commit}/${f}`);
+      }
+    }
+    const before = Deno.env.get("HF_HUB_CACHE");
+    Deno.env.set("HF_HUB_CACHE", cache);
+    const model = await Gpt2Model.load(await testGpu(), "default", { offline: true });
+    const compare: AnalysisDef = {
+      name: "compare",
+      title: "Compare",
+      seed: "-",
+      description: "test analysis with a second model",
+      params: [
+        { name: "model", type: "model", label: "Model", default: "default", maxLength: 100 },
+        { name: "other", type: "model", label: "Other", default: "", maxLength: 100 },
+      ],
+      load() {
+        return Promise.resolve(async ({ model, getModel, params }) => {
+          const other = params.other ? await getModel(params.other as string) : null;
+          const a = await model.run([1, 2, 3], { logits: "last" });
+          const b = other ? await other.run([1, 2, 3], { logits: "last" }) : null;
+          return { a: a.logits![0], b: b ? b.logits![0] : null };
+        });
+      },
+    };
+    const server = await startServer({ port: 0, model, quiet: true, analyses: [compare] });
+    try {
+      const run = async (q: string) => {
+        const res = await fetch(`${server.url}api/run/compare?${q}`);
+        return { status: res.status, body: await res.json() };
+      };
+      const alone = await run("model=t/a");
+      assertEquals(alone.status, 200, JSON.stringify(alone.body));
+      assertEquals((await run("model=t/b")).status, 200);
+      const both = await run("model=t/a&other=t/c");
+      assertEquals(both.status, 200, JSON.stringify(both.body));
+      assertEquals(both.body.a, alone.body.a);
+      assertEquals(both.body.b, alone.body.a); // the same weights
+      assertEquals(server.stats().models.length, 3); // default + the two most recent
+      assertEquals((await run("model=t/b&other=t/a")).status, 200); // reloads t/b when evicted
+    } finally {
+      await server.close();
+      if (before === undefined) Deno.env.delete("HF_HUB_CACHE");
+      else Deno.env.set("HF_HUB_CACHE", before);
+      await Deno.remove(cache, { recursive: true });
+    }
+  },
+);
+
+Deno.test("errorBody() maps user-caused laminar errors to 4xx/5xx statuses, not 500", () => {
+  const cases: [Error, number][] = [
+    [new InvalidArgumentError("bad", "hint"), 400],
+    [new FormatError('Book "x" is not valid UTF-8 text', "convert it"), 422],
+    [new FileNotFoundError("no such book", "check"), 404],
+    [new DownloadError("Downloading failed", "retry"), 502],
+    [new GpuUnavailableError("no adapter", "install a driver"), 503],
+    [new Error("boom"), 500],
+  ];
+  for (const [e, status] of cases) {
+    const b = errorBody(e);
+    assertEquals(b.status, status, e.constructor.name);
+    assertEquals(b.error, e.message);
   }
 });
 

@@ -4,7 +4,12 @@
  * @module
  */
 
-import { FormatError, InvalidArgumentError } from "../src/errors.ts";
+import {
+  DownloadError,
+  FileNotFoundError,
+  FormatError,
+  InvalidArgumentError,
+} from "../src/errors.ts";
 import type { Gpt2Model } from "../src/model/gpt2.ts";
 import type { ModelInfo, Progress } from "../src/analysis/common.ts";
 import type { ParamSpec } from "./params.ts";
@@ -95,7 +100,21 @@ async function bookIds(spec: string, onProgress: Progress): Promise<Int32Array> 
   if (have) return have;
   const { loadBook, tokenizeBook } = await import("../src/io/books.ts");
   onProgress("loading book", 0, 1);
-  const book = await loadBook(s, { offline: true });
+  let book;
+  try {
+    book = await loadBook(s, { offline: true });
+  } catch (e) {
+    // The server never downloads books: a URL missing from the cache is the request's problem.
+    if (e instanceof DownloadError) {
+      throw new FileNotFoundError(
+        `Book "${s}" is not in the book cache`,
+        "The server reads only cached URLs: run the CLI once with --book <url> (it downloads " +
+          "and caches it), or use sotu",
+        { cause: e },
+      );
+    }
+    throw e;
+  }
   const ids = tokenizeBook(book.text, { onProgress });
   books.set(s, ids);
   if (books.size > 3) books.delete(books.keys().next().value as string);

@@ -9,7 +9,10 @@
 
 import {
   ContextLengthError,
+  DownloadError,
   FileNotFoundError,
+  FormatError,
+  GpuUnavailableError,
   InvalidArgumentError,
   LaminarError,
   ModelNotFoundError,
@@ -121,6 +124,12 @@ export function errorBody(e: unknown): { status: number; error: string; hint: st
   if (e instanceof ModelNotFoundError || e instanceof FileNotFoundError) {
     return { status: 404, error: e.message, hint: e.hint };
   }
+  // A book or model file the request named is not text / not a model (the request's fault).
+  if (e instanceof FormatError) return { status: 422, error: e.message, hint: e.hint };
+  // A download the server could not make (e.g. a book URL that is not cached: the server never
+  // downloads books), and no GPU: not laminar bugs.
+  if (e instanceof DownloadError) return { status: 502, error: e.message, hint: e.hint };
+  if (e instanceof GpuUnavailableError) return { status: 503, error: e.message, hint: e.hint };
   if (e instanceof LaminarError) return { status: 500, error: e.message, hint: e.hint };
   const message = e instanceof Error ? e.message : String(e);
   return { status: 500, error: message, hint: "This is a bug in laminar; please report it" };
@@ -162,6 +171,19 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
   const models = new Map<string, Gpt2Model>([["default", start]]);
   if (startSpec !== "default") models.set(startSpec, start);
   const extraModels: string[] = []; // load order of the others (at most 2 kept)
+  // Models the job now in the queue uses: never evicted (disposed) under it, e.g. when an
+  // analysis loads a second model to compare with. Cleared when the job ends.
+  const inUse = new Set<Gpt2Model>();
+  /** Run GPU work in the queue; the models it loads stay pinned until it ends. */
+  function inQueue<T>(job: () => Promise<T>, onQueued?: (ahead: number) => void): Promise<T> {
+    return queue.run(async () => {
+      try {
+        return await job();
+      } finally {
+        inUse.clear();
+      }
+    }, onQueued);
+  }
 
   function checkModelSpec(spec: string): string {
     const s = spec.trim() === "" ? "default" : spec.trim();
@@ -180,15 +202,22 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
   async function getModel(spec: string): Promise<Gpt2Model> {
     const s = checkModelSpec(spec);
     const have = models.get(s);
-    if (have) return have;
+    if (have) {
+      inUse.add(have);
+      return have;
+    }
     const model = await Gpt2Model.load(await getGpu(), s, {
       offline: !options.allowDownload || options.offline ||
         Deno.env.get("HF_HUB_OFFLINE") === "1",
     });
     models.set(s, model);
+    inUse.add(model);
     extraModels.push(s);
     while (extraModels.length > 2) {
-      const old = extraModels.shift()!;
+      // The oldest model the running job does not use (a job may hold more than two for a while).
+      const k = extraModels.findIndex((x) => !inUse.has(models.get(x)!));
+      if (k < 0) break;
+      const [old] = extraModels.splice(k, 1);
       models.get(old)?.dispose();
       models.delete(old);
     }
@@ -198,7 +227,7 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
   /** Model info for validation (loads the model through the queue when needed). */
   async function infoOf(spec: string): Promise<{ spec: string; info: ModelInfo }> {
     const s = checkModelSpec(spec);
-    const have = models.get(s) ?? await queue.run(() => getModel(s));
+    const have = models.get(s) ?? await inQueue(() => getModel(s));
     return { spec: s, info: modelInfo(have) };
   }
 
@@ -280,7 +309,7 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
     const listeners = new Set<(e: JobEvent) => void>(listener ? [listener] : []);
     const emit = (e: JobEvent) => listeners.forEach((l) => l(e));
     let last = 0;
-    const promise = queue.run(async () => {
+    const promise = inQueue(async () => {
       emit({ type: "start" });
       const run = await def.load();
       if (!run) {

@@ -253,14 +253,50 @@ function outTensor(gpu: Gpu, out: Tensor | undefined, shape: number[], what: str
   return out;
 }
 
-function outRange(t: Tensor): BufferRange {
-  if (t.offset % (t.gpu.caps.storageOffsetAlignment || 256) !== 0) {
-    throw new InvalidArgumentError(
-      `Output tensors must start at a multiple of ${t.gpu.caps.storageOffsetAlignment} bytes`,
-      "Pass an output tensor at offset 0 of its buffer",
-    );
-  }
-  return t.range;
+/**
+ * Layers `[l0, l0 + count)` of an `[L, N, M]` output, bound from an aligned offset: the range and
+ * the element offset of the first value inside it (the kernels' `o_base`).
+ */
+function outLayers(
+  t: Tensor,
+  perLayer: number,
+  l0: number,
+  count: number,
+): { range: BufferRange; base: number } {
+  const first = t.offset + l0 * perLayer * 4;
+  const range = bindRange(t.gpu, t, first, first + count * perLayer * 4);
+  return { range, base: (first - range.offset) / 4 };
+}
+
+/** Layers `[l0, l0 + count)` of a stack, bound from an aligned offset. */
+function stackLayers(s: Stack, l0: number, count: number): Stack {
+  if (l0 === 0 && count === s.layers) return s;
+  const first = s.range.offset + (s.base + l0 * s.layerStride) * 4;
+  const end = first + ((count - 1) * s.layerStride + (s.n - 1) * s.vecStride + s.d) * 4;
+  const range = bindRange(s.t.gpu, s.t, first, end);
+  return { ...s, layers: count, range, base: (first - range.offset) / 4 };
+}
+
+/**
+ * How many layers one launch covers: all of them when every range it binds (the stacks, their
+ * per-vector statistics and the outputs) fits one storage binding, else as many as fit (at
+ * least 1; a single layer too large is refused by the launch with a clear error). Big stacks
+ * (gpt2-large: 37 hidden states x 1280) then run as several launches in the same submission.
+ */
+function layersPerLaunch(A: Stack, B: Stack, outPerLayer: number): number {
+  const caps = A.t.gpu.caps;
+  const limit = caps.maxStorageBindingBytes;
+  const align = caps.storageOffsetAlignment || 256;
+  const span = (s: Stack, c: number) =>
+    ((c - 1) * s.layerStride + (s.n - 1) * s.vecStride + s.d) * 4;
+  const fits = (c: number) =>
+    span(A, c) + align <= limit && span(B, c) + align <= limit &&
+    c * outPerLayer * 4 + align <= limit && 16 * c * Math.max(A.n, B.n) <= limit;
+  if (A.range.size <= limit && B.range.size <= limit && fits(A.layers)) return A.layers;
+  let c = A.layers;
+  while (c > 1 && !fits(c)) c = Math.max(1, Math.floor(c / 2));
+  while (c + 1 < A.layers && fits(c + 1)) c++;
+  return c;
 }
 
 const tables = new WeakMap<Gpu, Map<number, Tensor>>();
@@ -327,32 +363,45 @@ function recordGram(
   const { A, B, mode, shape } = pairOf(a, options, "full");
   const gpu = a.gpu;
   const out = outTensor(gpu, options.out, shape, "Output");
-  const sa = recordStats(A, 0, bad);
-  const sb = options.other ? recordStats(B, 0, sa.bad) : sa;
-  const tx = Math.ceil(B.n / 16), ty = Math.ceil(A.n / 16);
-  gpu.dispatch({
-    kernel: GRAM,
-    params: params(
-      A.n,
-      B.n,
-      A.layers,
-      A.d,
-      A.layerStride,
-      A.vecStride,
-      A.base,
-      B.layerStride,
-      B.vecStride,
-      B.base,
-      metric,
-      mode,
-    ),
-    buffers: [A.range, B.range, sa.stats.range, sb.stats.range, outRange(out)],
-    workgroups: [tx, ty, A.layers],
-    flops: 2 * A.layers * A.n * B.n * A.d,
-    bytes: 4 * A.layers * (A.n + B.n) * A.d * Math.max(tx, ty),
-  });
-  const temps = options.other ? [sa.stats, sb.stats] : [sa.stats];
-  return { out, shape, mode, bad: sa.bad, temps };
+  const per = A.n * B.n;
+  const step = layersPerLaunch(A, B, per);
+  const temps: Tensor[] = [];
+  let flag = bad;
+  for (let l0 = 0; l0 < A.layers; l0 += step) {
+    const c = Math.min(step, A.layers - l0);
+    const sA = stackLayers(A, l0, c);
+    const sB = options.other ? stackLayers(B, l0, c) : sA;
+    const sa = recordStats(sA, 0, flag);
+    flag = sa.bad;
+    const sb = options.other ? recordStats(sB, 0, flag) : sa;
+    temps.push(sa.stats);
+    if (options.other) temps.push(sb.stats);
+    const o = outLayers(out, per, l0, c);
+    const tx = Math.ceil(B.n / 16), ty = Math.ceil(A.n / 16);
+    gpu.dispatch({
+      kernel: GRAM,
+      params: params(
+        A.n,
+        B.n,
+        c,
+        A.d,
+        sA.layerStride,
+        sA.vecStride,
+        sA.base,
+        sB.layerStride,
+        sB.vecStride,
+        sB.base,
+        metric,
+        mode,
+        o.base,
+      ),
+      buffers: [sA.range, sB.range, sa.stats.range, sb.stats.range, o.range],
+      workgroups: [tx, ty, c],
+      flops: 2 * c * A.n * B.n * A.d,
+      bytes: 4 * c * (A.n + B.n) * A.d * Math.max(tx, ty),
+    });
+  }
+  return { out, shape, mode, bad: flag!, temps };
 }
 
 /**
@@ -416,7 +465,24 @@ export function layerCosine(h: Tensor, options: { token?: number; out?: Tensor }
   // L vectors with stride N * D starting at token * D: a strided view the kernels can address.
   const gpu = h.gpu;
   const out = outTensor(gpu, options.out, [L, L], "Output");
-  const range = bindRange(gpu, h, h.offset, h.offset + h.bytes);
+  const first = h.offset + token * D * 4;
+  const end = first + ((L - 1) * N * D + D) * 4;
+  if (end - first + (gpu.caps.storageOffsetAlignment || 256) > gpu.caps.maxStorageBindingBytes) {
+    // The strided view spans (nearly) the whole stack, more than one binding: copy the token's
+    // L vectors into a compact [L, D] tensor (in the command stream) and compare those.
+    const rows = Tensor.empty(gpu, [L, D]);
+    for (let l = 0; l < L; l++) {
+      gpu.copy(
+        { buffer: h.buffer, offset: first + l * N * D * 4, size: D * 4 },
+        { buffer: rows.buffer, offset: rows.offset + l * D * 4, size: D * 4 },
+      );
+    }
+    const r = recordGram(0, rows, { out });
+    for (const t of r.temps) t.dispose();
+    rows.dispose(); // launches recorded later run after these: the pooled buffer can go back
+    return out;
+  }
+  const range = bindRange(gpu, h, first, end);
   const s: Stack = {
     t: h,
     layers: 1,
@@ -425,14 +491,15 @@ export function layerCosine(h: Tensor, options: { token?: number; out?: Tensor }
     lead: [],
     layerStride: 0,
     vecStride: N * D,
-    base: (h.offset - range.offset) / 4 + token * D,
+    base: (first - range.offset) / 4,
     range,
   };
   const st = recordStats(s, 0);
+  const o = outLayers(out, L * L, 0, 1);
   gpu.dispatch({
     kernel: GRAM,
-    params: params(L, L, 1, D, 0, N * D, s.base, 0, N * D, s.base, 0, 2),
-    buffers: [range, range, st.stats.range, st.stats.range, outRange(out)],
+    params: params(L, L, 1, D, 0, N * D, s.base, 0, N * D, s.base, 0, 2, o.base),
+    buffers: [range, range, st.stats.range, st.stats.range, o.range],
     workgroups: [Math.ceil(L / 16), Math.ceil(L / 16), 1],
     flops: 2 * L * L * D,
   });
@@ -453,43 +520,66 @@ function recordMiCov(
   const gpu = a.gpu;
   const mi = outTensor(gpu, options.outMi, shape, "MI output");
   const cov = outTensor(gpu, options.outCov, shape, "Covariance output");
-  const sa = recordStats(A, thr, bad);
-  const sb = options.other ? recordStats(B, thr, sa.bad) : sa;
   const table = cLogTable(gpu, A.d);
-  const W = A.layers * A.n * B.n;
-  const [nx, ny] = grid(W, gpu.caps.maxWorkgroupsPerDimension);
-  gpu.dispatch({
-    kernel: micovKernel(bins),
-    params: params(
-      A.n,
-      B.n,
-      A.layers,
-      A.d,
-      A.layerStride,
-      A.vecStride,
-      A.base,
-      B.layerStride,
-      B.vecStride,
-      B.base,
-      bins,
-      mode,
-      nx,
-    ),
-    buffers: [
-      A.range,
-      B.range,
-      sa.stats.range,
-      sb.stats.range,
-      table.range,
-      outRange(mi),
-      outRange(cov),
-    ],
-    workgroups: [nx, ny],
-    flops: 12 * W * A.d,
-    bytes: 16 * W * A.d,
-  });
-  const temps = options.other ? [sa.stats, sb.stats] : [sa.stats];
-  return { mi, cov, shape, mode, bad: sa.bad, temps };
+  const per = A.n * B.n;
+  const step = layersPerLaunch(A, B, per);
+  const temps: Tensor[] = [];
+  let flag = bad;
+  for (let l0 = 0; l0 < A.layers; l0 += step) {
+    const c = Math.min(step, A.layers - l0);
+    const sA = stackLayers(A, l0, c);
+    const sB = options.other ? stackLayers(B, l0, c) : sA;
+    const sa = recordStats(sA, thr, flag);
+    flag = sa.bad;
+    const sb = options.other ? recordStats(sB, thr, flag) : sa;
+    temps.push(sa.stats);
+    if (options.other) temps.push(sb.stats);
+    const oMi = outLayers(mi, per, l0, c);
+    const oCov = outLayers(cov, per, l0, c);
+    if (oMi.base !== oCov.base) {
+      // Both outputs are addressed with one o_base: bind the covariance from the same relative
+      // offset (pool tensors start at offset 0, so this only happens for caller-given outputs).
+      throw new InvalidArgumentError(
+        "The MI and covariance outputs must have the same byte offset modulo " +
+          `${gpu.caps.storageOffsetAlignment || 256}`,
+        "Pass output tensors at offset 0 of their buffers",
+      );
+    }
+    const W = c * per;
+    const [nx, ny] = grid(W, gpu.caps.maxWorkgroupsPerDimension);
+    gpu.dispatch({
+      kernel: micovKernel(bins),
+      params: params(
+        A.n,
+        B.n,
+        c,
+        A.d,
+        sA.layerStride,
+        sA.vecStride,
+        sA.base,
+        sB.layerStride,
+        sB.vecStride,
+        sB.base,
+        bins,
+        mode,
+        nx,
+        oMi.base,
+      ),
+      buffers: [
+        sA.range,
+        sB.range,
+        sa.stats.range,
+        sb.stats.range,
+        table.range,
+        oMi.range,
+        oCov.range,
+      ],
+      workgroups: [nx, ny],
+      flops: 12 * W * A.d,
+      bytes: 16 * W * A.d,
+    });
+  }
+  return { mi, cov, shape, mode, bad: flag!, temps };
 }
 
 /**
@@ -727,8 +817,12 @@ interface PairLayers {
   layers: number;
   n: number;
   m: number;
-  range: BufferRange;
-  base: number;
+  /**
+   * One launch each (one workgroup per layer): layers `l0 .. l0 + count` relative to `first`,
+   * bound from an aligned offset. More than one when the layers do not fit one storage binding
+   * (or one launch's workgroups).
+   */
+  chunks: { l0: number; count: number; range: BufferRange; base: number }[];
 }
 
 function pairLayers(values: Tensor, what: string, first?: number, count?: number): PairLayers {
@@ -750,12 +844,51 @@ function pairLayers(values: Tensor, what: string, first?: number, count?: number
   }
   if (N < 1 || M < 1) throw new ShapeError(`${what} "${fmt(s)}" holds no pairs`, "");
   const gpu = values.gpu;
-  if (c > gpu.caps.maxWorkgroupsPerDimension) {
-    throw new InvalidArgumentError(`Too many layers for one launch: "${c}"`, "");
+  const caps = gpu.caps;
+  const layerBytes = N * M * 4;
+  const fitting = Math.floor(
+    (caps.maxStorageBindingBytes - (caps.storageOffsetAlignment || 256)) / layerBytes,
+  );
+  // A single layer over the limit is left to the launch, which refuses it with a clear error.
+  const step = Math.max(1, Math.min(c, caps.maxWorkgroupsPerDimension, fitting));
+  const chunks: PairLayers["chunks"] = [];
+  for (let l0 = 0; l0 < c; l0 += step) {
+    const k = Math.min(step, c - l0);
+    const firstByte = values.offset + (f + l0) * layerBytes;
+    const range = bindRange(gpu, values, firstByte, firstByte + k * layerBytes);
+    chunks.push({ l0, count: k, range, base: (firstByte - range.offset) / 4 });
   }
-  const firstByte = values.offset + f * N * M * 4;
-  const range = bindRange(gpu, values, firstByte, firstByte + c * N * M * 4);
-  return { layers: c, n: N, m: M, range, base: (firstByte - range.offset) / 4 };
+  return { layers: c, n: N, m: M, chunks };
+}
+
+/**
+ * Record one launch per chunk of layers, each writing its own rows of the outputs `outs`
+ * (`[layers, rowElems]` each): directly when there is one chunk, else into temporaries copied
+ * into place (their offsets need not meet the storage offset alignment).
+ */
+function perChunk(
+  P: PairLayers,
+  outs: readonly { t: Tensor<"f32"> | Tensor<"u32">; rowBytes: number }[],
+  launch: (chunk: PairLayers["chunks"][number], outRanges: BufferRange[]) => void,
+): void {
+  if (P.chunks.length === 1) {
+    launch(P.chunks[0], outs.map((o) => o.t.range));
+    return;
+  }
+  const gpu = outs[0].t.gpu;
+  for (const ch of P.chunks) {
+    const tmp = outs.map((o) => Tensor.empty(gpu, [ch.count * o.rowBytes / 4], o.t.dtype));
+    launch(ch, tmp.map((t) => t.range));
+    outs.forEach((o, i) => {
+      const size = ch.count * o.rowBytes;
+      gpu.copy(
+        { buffer: tmp[i].buffer, offset: tmp[i].offset, size },
+        { buffer: o.t.buffer, offset: o.t.offset + ch.l0 * o.rowBytes, size },
+      );
+    });
+    // Launches recorded later run after these copies: the pooled buffers can go back now.
+    for (const t of tmp) t.dispose();
+  }
 }
 
 /** Options of {@linkcode recordSummary}. */
@@ -819,12 +952,14 @@ export function recordSummary(values: Tensor, options: RecordSummaryOptions = {}
   const L = P.layers;
   const f = Tensor.empty(gpu, [L, 4]);
   const u = Tensor.empty(gpu, [L, nb + 2], "u32");
-  gpu.dispatch({
-    kernel: SUMMARY,
-    params: params(P.n, P.m, upper ? 1 : 0, nb, P.base),
-    buffers: [P.range, edgeRange, f.range, u.range],
-    workgroups: [L],
-    bytes: 4 * L * P.n * P.m,
+  perChunk(P, [{ t: f, rowBytes: 16 }, { t: u, rowBytes: 4 * (nb + 2) }], (ch, [fr, ur]) => {
+    gpu.dispatch({
+      kernel: SUMMARY,
+      params: params(P.n, P.m, upper ? 1 : 0, nb, ch.base),
+      buffers: [ch.range, edgeRange, fr, ur],
+      workgroups: [ch.count],
+      bytes: 4 * ch.count * P.n * P.m,
+    });
   });
   return {
     layers: L,
@@ -1029,12 +1164,15 @@ export function recordJointMoments(
   const L = X.layers;
   const f = Tensor.empty(gpu, [L, 20]);
   const u = Tensor.empty(gpu, [L, 2], "u32");
-  gpu.dispatch({
-    kernel: MOMENTS,
-    params: params(X.n, X.m, upper ? 1 : 0, X.base, Y.base),
-    buffers: [X.range, Y.range, f.range, u.range],
-    workgroups: [L],
-    bytes: 16 * L * X.n * X.m,
+  perChunk(X, [{ t: f, rowBytes: 80 }, { t: u, rowBytes: 8 }], (ch, [fr, ur]) => {
+    const cy = Y.chunks.find((c) => c.l0 === ch.l0)!; // same shape: the same chunks
+    gpu.dispatch({
+      kernel: MOMENTS,
+      params: params(X.n, X.m, upper ? 1 : 0, ch.base, cy.base),
+      buffers: [ch.range, cy.range, fr, ur],
+      workgroups: [ch.count],
+      bytes: 16 * ch.count * X.n * X.m,
+    });
   });
   return {
     ranges: [f.range, u.range],
