@@ -118,7 +118,11 @@ export async function readText(opts: { text?: string; file?: string }): Promise<
       if (e instanceof Deno.errors.NotFound) {
         throw new FileNotFoundError(`File "${opts.file}" does not exist`, "Check the path");
       }
-      throw e;
+      throw new FileNotFoundError(
+        `File "${opts.file}" cannot be read: ${(e as Error).message}`,
+        "Pass a readable UTF-8 text file",
+        { cause: e },
+      );
     }
   } else {
     throw new InvalidArgumentError("No text was given", 'Pass --text "..." or --file <path>');

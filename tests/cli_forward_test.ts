@@ -1,5 +1,7 @@
 // The forward command writes the documented tensors; errors exit non-zero and write nothing.
-import { assert, assertEquals } from "./helpers/assert.ts";
+import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
+import { readText } from "../cli/common.ts";
+import { FileNotFoundError } from "../src/errors.ts";
 import { maxAbsDiff } from "./helpers/gpu.ts";
 import { main } from "../cli/main.ts";
 import { readSafetensors } from "../src/io/safetensors.ts";
@@ -79,3 +81,13 @@ Deno.test(
     await Deno.remove(dir, { recursive: true });
   },
 );
+
+Deno.test("readText() of a folder or unreadable path is a FileNotFoundError", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await assertRejects(() => readText({ file: dir }), FileNotFoundError, "cannot be read");
+    await assertRejects(() => readText({ file: `${dir}/none.txt` }), FileNotFoundError);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,14 +1,14 @@
 // GPU runtime: no-adapter error, small binding limits (tensors larger than one binding are split),
 // profiling, pool reuse.
-import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "./helpers/assert.ts";
 import { maxAbsDiff, testGpu } from "./helpers/gpu.ts";
 import { Gpu } from "../src/gpu/context.ts";
 import { requestGpuDevice } from "../src/gpu/device.ts";
-import { GpuUnavailableError } from "../src/errors.ts";
+import { GpuUnavailableError, InvalidArgumentError } from "../src/errors.ts";
 import { Gpt2Model } from "../src/model/gpt2.ts";
 import { readSafetensors } from "../src/io/safetensors.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
-import { matmul } from "../src/tensor/ops.ts";
+import { add, matmul, scale } from "../src/tensor/ops.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const FIX = new URL("./fixtures/", import.meta.url).pathname;
@@ -99,5 +99,40 @@ Deno.test(
     const out = await model.run(ids, { hiddenStates: true, logits: "last" });
     assert(maxAbsDiff(out.hiddenStates!, golden.getF32("t3.hidden")) <= 1e-4);
     assert(maxAbsDiff(out.logits!, golden.getF32("t3.logits_last")) <= 1e-4);
+  },
+);
+
+Deno.test("pool.clear() waits for recorded launches that use a released buffer", opts, async () => {
+  const base = await testGpu();
+  const gpu = new Gpu(base.device, base.caps);
+  const a = Tensor.from(gpu, new Float32Array(1000).fill(1));
+  const t = scale(a, 2);
+  const u = add(t, a);
+  t.dispose(); // back to the pool while the launches that write and read it are pending
+  gpu.pool.clear();
+  assertEquals((await u.read())[999], 3);
+  u.dispose();
+  a.dispose();
+  gpu.pool.clear();
+});
+
+Deno.test(
+  "misaligned bindings and copies are refused when recorded; the next flush still works",
+  opts,
+  async () => {
+    const base = await testGpu();
+    const gpu = new Gpu(base.device, base.caps);
+    const a = Tensor.from(gpu, new Float32Array(512).fill(1));
+    const view = a.slice(1, 100); // byte offset 4: not a storage binding offset
+    assertThrows(() => scale(view, 2), InvalidArgumentError);
+    assertThrows(
+      () => gpu.copy({ buffer: a.buffer, offset: 2, size: 8 }, { ...a.range, size: 8 }),
+      InvalidArgumentError,
+    );
+    assertEquals(gpu.pending, 0);
+    const b = scale(a, 3);
+    assertEquals((await b.read())[0], 3);
+    b.dispose();
+    a.dispose();
   },
 );

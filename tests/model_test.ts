@@ -1,12 +1,21 @@
 // GPT-2 forward against the Hugging Face oracle (tests/fixtures, see README there).
 // Tolerance: max |diff| <= 1e-4 on hidden states, logits, attentions and log-probs (float32 on
 // the GPU sums in another order than PyTorch's CPU kernels; observed ~5e-6 on tiny-gpt2).
-import { assert, assertClose, assertEquals, assertRejects } from "./helpers/assert.ts";
+import {
+  assert,
+  assertClose,
+  assertEquals,
+  assertRejects,
+  assertThrows,
+} from "./helpers/assert.ts";
 import { maxAbsDiff, testGpu } from "./helpers/gpu.ts";
 import { Gpt2Model } from "../src/model/gpt2.ts";
 import { readSafetensors } from "../src/io/safetensors.ts";
 import { parseGpt2Config } from "../src/io/config.ts";
-import { ContextLengthError, InvalidArgumentError } from "../src/errors.ts";
+import { ContextLengthError, InvalidArgumentError, ModelNotFoundError } from "../src/errors.ts";
+import { Gpu } from "../src/gpu/context.ts";
+import { checkIntervention } from "../src/model/hooks.ts";
+import { rowChunks } from "../src/model/weights.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -391,3 +400,91 @@ Deno.test(
     );
   },
 );
+
+const TINY_RANDOM = {
+  model_type: "gpt2",
+  n_layer: 1,
+  n_head: 2,
+  n_embd: 16,
+  n_positions: 8,
+  vocab_size: 50,
+};
+
+Deno.test(
+  "forward() keeps launch grids within the workgroup limit by chunking the batch",
+  opts,
+  async () => {
+    const base = await testGpu();
+    const limited = new Gpu(base.device, { ...base.caps, maxWorkgroupsPerDimension: 40 });
+    const config = parseGpt2Config(TINY_RANDOM, "tiny random");
+    using model = Gpt2Model.random(limited, config, 3);
+    using ref = Gpt2Model.random(base, config, 3);
+    // 50 one-token sequences: attention's grid is (T, H, batch) and layer norm's one row each
+    const ids = Array.from({ length: 50 }, (_, i) => [(i * 7) % 50]);
+    const got = await model.run(ids, { hiddenStates: true, nextTokenStats: true });
+    const want = await ref.run(ids, { hiddenStates: true, nextTokenStats: true });
+    assert(maxAbsDiff(got.hiddenStates!, want.hiddenStates!) < 1e-5);
+    assert(maxAbsDiff(got.nextTokenStats!, want.nextTokenStats!) < 1e-5);
+  },
+);
+
+Deno.test("a config with an activation laminar does not implement is refused", opts, async () => {
+  const gpu = await testGpu();
+  for (const act of ["relu", "gelu", "silu"]) {
+    const config = parseGpt2Config({ ...TINY_RANDOM, activation_function: act }, "cfg");
+    assertThrows(() => Gpt2Model.random(gpu, config), ModelNotFoundError, act);
+  }
+});
+
+Deno.test(
+  "forward() errors found before recording leave nothing pending; a failed pass frees its temps",
+  opts,
+  async () => {
+    const base = await testGpu();
+    const gpu = new Gpu(base.device, { ...base.caps, maxStorageBindingBytes: 64 * 1024 });
+    // n_positions above the attention kernel's 1024 rows
+    const long = parseGpt2Config({ ...TINY_RANDOM, n_positions: 2048 }, "long");
+    using model = Gpt2Model.random(gpu, long, 5);
+    await assertRejects(() => model.run(new Array(1025).fill(1)), ContextLengthError);
+    assertEquals(gpu.pending, 0);
+    // an intervention value bound whole that exceeds one binding
+    const ids = Array.from({ length: 200 }, () => [1, 2, 3, 4, 5, 6, 7, 8]);
+    const value = new Float32Array(200 * 8 * 16);
+    await assertRejects(
+      () => model.run(ids, { interventions: [{ hook: "hook_embed", op: "set", value }] }),
+      InvalidArgumentError,
+    );
+    assertEquals(gpu.pending, 0);
+    // a callback that throws: the pass's temporaries go back to the pool
+    gpu.pool.clear();
+    await assertRejects(() =>
+      model.run([1, 2, 3], {
+        callbacks: [{
+          hook: "blocks.0.hook_resid_post",
+          fn: () => {
+            throw new InvalidArgumentError("stop");
+          },
+        }],
+      }), InvalidArgumentError);
+    assert(gpu.pool.idleBytes > 0, "temporaries released");
+    assertEquals((await model.run([1, 2, 3], { logits: "last" })).logits!.length, 50);
+    gpu.pool.clear();
+  },
+);
+
+Deno.test("head selection refuses models with more than 32 heads", () => {
+  const config = parseGpt2Config({ ...TINY_RANDOM, n_head: 40, n_embd: 80 }, "wide");
+  assertThrows(
+    () => checkIntervention({ hook: "blocks.0.attn.hook_z", op: "zero", heads: [1] }, config, 1, 4),
+    InvalidArgumentError,
+  );
+});
+
+Deno.test("rowChunks() makes progress when one aligned step exceeds the binding", () => {
+  const gpu = { caps: { maxStorageBindingBytes: 512, storageOffsetAlignment: 256 } } as Gpu;
+  const buffer = { size: 1000 * 12 } as GPUBuffer;
+  const table = new Tensor(gpu, buffer, [1000, 3], "f32"); // 12-byte rows: steps of 64 rows
+  const chunks = rowChunks(gpu, table);
+  assertEquals(chunks.length, Math.ceil(1000 / 64));
+  assert(chunks.every((c) => (c.row0 * 12) % 256 === 0));
+});

@@ -158,6 +158,7 @@ export class Gpu {
         );
       }
     }
+    const align = this.caps.storageOffsetAlignment;
     for (const b of d.buffers) {
       if (b.size > this.caps.maxStorageBindingBytes) {
         throw new LaminarError(
@@ -166,12 +167,31 @@ export class Gpu {
           "Use a smaller batch or sequence length",
         );
       }
+      // Checked here, not at submission: an invalid launch would otherwise fail the whole next
+      // flush (someone else's work included) with an unhelpful validation message.
+      if (b.offset % align !== 0 || b.offset + b.size > b.buffer.size) {
+        throw new InvalidArgumentError(
+          `Kernel "${d.kernel.name}" binds bytes "${b.offset}..${b.offset + b.size}" of a ` +
+            `${b.buffer.size}-byte buffer; offsets must be multiples of ${align}`,
+          "Bind tensor views that start at an aligned row (see alignedRowStep)",
+        );
+      }
     }
     this.#ops.push({ kind: "dispatch", d });
   }
 
-  /** Record a buffer-to-buffer copy. */
+  /** Record a buffer-to-buffer copy (offsets and size multiples of 4 bytes). */
   copy(src: BufferRange, dst: BufferRange): void {
+    for (const r of [src, dst]) {
+      if (
+        r.offset % 4 !== 0 || src.size % 4 !== 0 || r.offset + src.size > r.buffer.size
+      ) {
+        throw new InvalidArgumentError(
+          `Cannot copy ${src.size} bytes at byte "${r.offset}" of a ${r.buffer.size}-byte buffer`,
+          "Copies need 4-byte aligned offsets and sizes inside both buffers",
+        );
+      }
+    }
     this.#ops.push({ kind: "copy", src, dst });
   }
 
@@ -447,6 +467,8 @@ export class Gpu {
   /** Free pooled buffers and, when this context created the device, destroy it. */
   dispose(): void {
     this.#ops = [];
+    for (const b of this.#retired) b.destroy();
+    this.#retired = [];
     this.pool.clear();
     this.#pipelines.clear();
     if (this.#owned) this.device.destroy();

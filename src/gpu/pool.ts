@@ -60,9 +60,12 @@ export class BufferPool {
     return this.#freeBytes;
   }
 
-  /** Destroy every idle buffer. */
+  /**
+   * Destroy every idle buffer (through the pool's `destroy`, so a Gpu's pool waits
+   * for the recorded launches that still use a released buffer).
+   */
   clear(): void {
-    for (const list of this.#free.values()) for (const b of list) b.destroy();
+    for (const list of this.#free.values()) for (const b of list) this.#destroy(b);
     this.#free.clear();
     this.#freeBytes = 0;
   }

@@ -7,8 +7,9 @@ import { join } from "node:path";
 import { FileNotFoundError, FormatError } from "../errors.ts";
 
 /**
- * MLP activations laminar implements. HF aliases are normalized: "gelu_pytorch_tanh" and
- * "gelu_fast" are the same tanh approximation as "gelu_new"; "swish" is "silu".
+ * MLP activations a config may name. HF aliases are normalized: "gelu_pytorch_tanh" and
+ * "gelu_fast" are the same tanh approximation as "gelu_new"; "swish" is "silu". The GPU forward
+ * pass implements only "gelu_new"; Gpt2Model refuses the others.
  */
 export type Gpt2Activation = "gelu_new" | "gelu" | "relu" | "silu";
 

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { ContextLengthError, InvalidArgumentError } from "../errors.ts";
+import { ContextLengthError, InvalidArgumentError, ModelNotFoundError } from "../errors.ts";
 import type { Gpu } from "../gpu/context.ts";
 import { type Gpt2Config, readGpt2Config } from "../io/config.ts";
 import { resolveModel, type ResolveModelOptions } from "../io/hub.ts";
@@ -41,6 +41,7 @@ import {
   disposeGpt2Weights,
   type Gpt2Weights,
   randomGpt2Weights,
+  rowChunks,
   uploadGpt2Weights,
 } from "./weights.ts";
 
@@ -137,6 +138,7 @@ export class Gpt2Model {
 
   /** Wrap weights already on the GPU. */
   constructor(gpu: Gpu, config: Gpt2Config, weights: Gpt2Weights, source: string) {
+    checkSupported(config, source);
     this.gpu = gpu;
     this.config = config;
     this.weights = weights;
@@ -154,12 +156,14 @@ export class Gpt2Model {
   ): Promise<Gpt2Model> {
     const { dir } = await resolveModel(spec, options);
     const config = await readGpt2Config(dir);
+    checkSupported(config, dir);
     const file = await readSafetensors(`${dir}/model.safetensors`);
     return new Gpt2Model(gpu, config, uploadGpt2Weights(gpu, config, file), dir);
   }
 
   /** A model with random weights of the given config's shapes (benchmarks, size tests). */
   static random(gpu: Gpu, config: Gpt2Config, seed = 1): Gpt2Model {
+    checkSupported(config, "random");
     return new Gpt2Model(gpu, config, randomGpt2Weights(gpu, config, seed), "random");
   }
 
@@ -213,6 +217,13 @@ export class Gpt2Model {
         "Shorten the text, or split it into windows of at most n_positions tokens",
       );
     }
+    if (T > MAX_ATTENTION_POSITIONS) {
+      // checked here so a pass never stops half recorded at the attention kernel's limit
+      throw new ContextLengthError(
+        `The text has ${T} tokens; laminar's attention kernel handles at most ${MAX_ATTENTION_POSITIONS}`,
+        `Split the text into windows of at most ${MAX_ATTENTION_POSITIONS} tokens`,
+      );
+    }
     const flat = new Uint32Array(B * T);
     rows.forEach((r, b) => {
       if (r.length !== T) {
@@ -235,7 +246,10 @@ export class Gpt2Model {
     return { flat, B, T };
   }
 
-  /** Sequences per chunk so every activation of a chunk fits one storage binding. */
+  /**
+   * Sequences per chunk so every activation of a chunk fits one storage binding and every launch
+   * grid fits the device's workgroup limits.
+   */
   #chunkSize(B: number, T: number): number {
     const { nEmbd: D, nHead: H, nInner: F } = this.config;
     const perSeq = Math.max(T * 3 * D, T * F, H * T * T) * 4;
@@ -247,7 +261,10 @@ export class Gpt2Model {
         "Use a shorter text",
       );
     }
-    return Math.min(B, n);
+    // Launch grids: attention runs (T, H, chunk) workgroups and the matmuls ceil(chunk * T / 32)
+    // rows of tiles; keep both within the per-dimension limit.
+    const maxWg = this.gpu.caps.maxWorkgroupsPerDimension;
+    return Math.max(1, Math.min(B, n, maxWg, Math.floor((32 * maxWg) / T)));
   }
 
   /**
@@ -293,6 +310,8 @@ export class Gpt2Model {
       }
     }
     const P = hsPositions ? hsPositions.length : T;
+    const Bc = this.#chunkSize(B, T);
+    checkBindings(gpu, interventions, statsOpt ? B * T * 5 * 4 : 0);
     const big = (shape: number[]) => bigTensor(gpu, shape);
     const result: ForwardResult = {
       B,
@@ -306,14 +325,17 @@ export class Gpt2Model {
         for (const t of result.cache.values()) t.dispose();
       },
     };
-    if (logitsMode === "all") result.logits = big([B, T, V]);
-    if (logitsMode === "last") result.logits = big([B, 1, V]);
-    if (statsOpt) result.nextTokenStats = big([B, T, 5]);
-    if (hsOpt) result.hiddenStates = big([L + 1, B, P, D]);
-    if (options.attentions) result.attentions = big([L, B, H, T, T]);
-    for (const n of cacheNames) result.cache.set(n, big(hookShape(n, cfg, B, T)));
-
-    const Bc = this.#chunkSize(B, T);
+    try {
+      if (logitsMode === "all") result.logits = big([B, T, V]);
+      if (logitsMode === "last") result.logits = big([B, 1, V]);
+      if (statsOpt) result.nextTokenStats = big([B, T, 5]);
+      if (hsOpt) result.hiddenStates = big([L + 1, B, P, D]);
+      if (options.attentions) result.attentions = big([L, B, H, T, T]);
+      for (const n of cacheNames) result.cache.set(n, big(hookShape(n, cfg, B, T)));
+    } catch (e) {
+      result[Symbol.dispose]();
+      throw e;
+    }
     const live: Tensor<DType>[] = [];
     const keep = <T extends Tensor<DType>>(t: T) => (live.push(t), t);
     const hsPosT = hsPositions ? keep(Tensor.from(gpu, new Uint32Array(hsPositions))) : null;
@@ -375,21 +397,31 @@ export class Gpt2Model {
     b0: number,
     bc: number,
     T: number,
-    ctx: {
-      result: ForwardResult;
-      hooked: Set<string>;
-      cacheNames: Set<string>;
-      interventions: Intervention[];
-      ivRes: IvResources[];
-      allSeq: Tensor<"u32">;
-      callbacks: CallbackHook[];
-      hsPosT: Tensor<"u32"> | null;
-      P: number;
-      lastPosT: Tensor<"u32">;
-      logitsMode: "all" | "last" | "none";
-      statsTemperature: number | null;
-      B: number;
-    },
+    ctx: ChunkContext,
+  ): Promise<void> {
+    const temps: Tensor<DType>[] = [];
+    const tmp = (shape: number[]) => {
+      const t = Tensor.empty(this.gpu, shape);
+      temps.push(t);
+      return t;
+    };
+    try {
+      await this.#recordChunk(flat, b0, bc, T, ctx, temps, tmp);
+    } finally {
+      // Released (pooled) or retired (uploads) also when the pass throws half way: the launches
+      // already recorded keep running in order at the next submission, so this is safe.
+      for (const t of temps) t.dispose();
+    }
+  }
+
+  async #recordChunk(
+    flat: Uint32Array,
+    b0: number,
+    bc: number,
+    T: number,
+    ctx: ChunkContext,
+    temps: Tensor<DType>[],
+    tmp: (shape: number[]) => Tensor,
   ): Promise<void> {
     const gpu = this.gpu;
     const cfg = this.config;
@@ -397,13 +429,6 @@ export class Gpt2Model {
     const { nEmbd: D, nHead: H, nLayer: L, vocabSize: V, nInner: F } = cfg;
     const dh = D / H;
     const rows = bc * T;
-    const temps: Tensor<DType>[] = [];
-    const tmp = (shape: number[]) => {
-      const t = Tensor.empty(gpu, shape);
-      temps.push(t);
-      return t;
-    };
-
     const ids = Tensor.from(gpu, flat.subarray(b0 * T, (b0 + bc) * T));
     const posIds = Tensor.from(gpu, Uint32Array.from({ length: rows }, (_, i) => i % T));
     temps.push(ids, posIds);
@@ -496,7 +521,7 @@ export class Gpt2Model {
     // Embeddings: hook_embed, hook_pos_embed, resid_pre 0 = their sum.
     const tokEmb = embed(ids, w.wteChunks, tmp([bc, T, D]));
     await hook("hook_embed", plain(tokEmb, D));
-    const posEmb = embed(posIds, [{ table: w.wpe, row0: 0 }], tmp([bc, T, D]));
+    const posEmb = embed(posIds, rowChunks(gpu, w.wpe), tmp([bc, T, D]));
     await hook("hook_pos_embed", plain(posEmb, D));
     let x = add(tokEmb, posEmb, tmp([bc, T, D]));
 
@@ -643,7 +668,6 @@ export class Gpt2Model {
         }
       }
     }
-    for (const t of temps) t.dispose();
   }
 
   /** Free the weights. */
@@ -654,6 +678,70 @@ export class Gpt2Model {
   /** `using model = ...` frees the weights at the end of the scope. */
   [Symbol.dispose](): void {
     this.dispose();
+  }
+}
+
+/** What every batch chunk of one forward pass shares. */
+interface ChunkContext {
+  result: ForwardResult;
+  hooked: Set<string>;
+  cacheNames: Set<string>;
+  interventions: Intervention[];
+  ivRes: IvResources[];
+  allSeq: Tensor<"u32">;
+  callbacks: CallbackHook[];
+  hsPosT: Tensor<"u32"> | null;
+  P: number;
+  lastPosT: Tensor<"u32">;
+  logitsMode: "all" | "last" | "none";
+  statsTemperature: number | null;
+  B: number;
+}
+
+/** laminar's attention kernel keeps a row of scores in workgroup memory: T <= 1024. */
+const MAX_ATTENTION_POSITIONS = 1024;
+
+/**
+ * Tensors bound whole by every chunk (intervention values, the next-token statistics) must fit
+ * one binding at an aligned offset: checked before anything is recorded.
+ */
+function checkBindings(gpu: Gpu, interventions: Intervention[], statsBytes: number): void {
+  const limit = gpu.caps.maxStorageBindingBytes;
+  if (statsBytes > limit) {
+    throw new InvalidArgumentError(
+      `Next-token statistics of this batch need ${statsBytes} bytes in one binding; the GPU ` +
+        `allows ${limit}`,
+      "Use a smaller batch",
+    );
+  }
+  for (const iv of interventions) {
+    const v = iv.value;
+    const bytes = v instanceof Tensor ? v.bytes : v instanceof Float32Array ? v.byteLength : 0;
+    if (bytes > limit) {
+      throw new InvalidArgumentError(
+        `The value of intervention "${iv.op}" on "${iv.hook}" has ${bytes} bytes, over the GPU's ` +
+          `binding limit of ${limit}`,
+        "Give one sequence's values (applied to every selected sequence) or a smaller batch",
+      );
+    }
+    if (v instanceof Tensor && v.offset % gpu.caps.storageOffsetAlignment !== 0) {
+      throw new InvalidArgumentError(
+        `The value of intervention "${iv.op}" on "${iv.hook}" starts at byte "${v.offset}" of ` +
+          `its buffer, not a multiple of ${gpu.caps.storageOffsetAlignment}`,
+        "Pass a tensor that starts at an aligned offset (e.g. a copy)",
+      );
+    }
+  }
+}
+
+/** Refuse configs whose forward pass laminar would compute wrongly. */
+function checkSupported(config: Gpt2Config, source: string): void {
+  if (config.activation !== "gelu_new") {
+    throw new ModelNotFoundError(
+      `Model "${source}" uses activation_function "${config.activation}"; laminar's GPU forward ` +
+        `pass implements only gelu_new (gelu_pytorch_tanh, gelu_fast)`,
+      "Use a GPT-2 checkpoint with the standard gelu_new activation",
+    );
   }
 }
 
@@ -692,7 +780,7 @@ function allPosMask(gpu: Gpu, T: number, temps: Tensor<DType>[]): Tensor<"u32"> 
 /** Copy a strided column block into a packed [rows, cols] tensor. */
 function extractColumns(view: HookView, out: Tensor): Tensor {
   const n = view.rows * view.cols;
-  const [nx, ny] = grid(Math.ceil(n / 256));
+  const [nx, ny] = grid(Math.ceil(n / 256), view.tensor.gpu.caps.maxWorkgroupsPerDimension);
   view.tensor.gpu.dispatch({
     kernel: KERNELS.columns,
     params: params(n, view.cols, view.stride, view.c0, 0, 0, 0, nx),

@@ -161,7 +161,7 @@ export function applyIntervention(
   }
   const alpha = iv.op === "scale" ? Number(iv.value) : iv.alpha ?? 1;
   const n = view.rows * view.cols;
-  const [nx, ny] = grid(Math.ceil(n / 256));
+  const [nx, ny] = grid(Math.ceil(n / 256), gpu.caps.maxWorkgroupsPerDimension);
   gpu.dispatch({
     kernel: KERNELS.intervene,
     params: params(
@@ -228,6 +228,13 @@ export function checkIntervention(
         `Use heads 0..${config.nHead - 1}`,
       );
     }
+  }
+  if (iv.heads && config.nHead > 32) {
+    throw new InvalidArgumentError(
+      `Heads were given for "${iv.hook}" of a model with ${config.nHead} heads; head selection ` +
+        "supports at most 32 heads",
+      "Leave heads out (every head), or intervene on hook_z columns with a value",
+    );
   }
   if (iv.heads && !/attn\.hook_([qkvz]|pattern)$/.test(iv.hook)) {
     throw new InvalidArgumentError(

@@ -61,7 +61,9 @@ export function rowChunks(gpu: Gpu, table: Tensor): { table: Tensor; row0: numbe
   let per = Math.floor(gpu.caps.maxStorageBindingBytes / rowBytes);
   if (per >= rows) return [{ table, row0: 0 }];
   const step = alignedRowStep(gpu, rowBytes);
-  per = Math.floor(per / step) * step;
+  // at least one aligned step (a chunk over the limit then fails with a clear error at launch,
+  // instead of a zero-row step looping forever)
+  per = Math.max(step, Math.floor(per / step) * step);
   const chunks = [];
   for (let r = 0; r < rows; r += per) {
     chunks.push({ table: table.slice(r, Math.min(per, rows - r)), row0: r });

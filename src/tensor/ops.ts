@@ -114,7 +114,7 @@ export function layerNorm(
   }
   const rows = x.size / D;
   const out = outOrNew(options.out, x, x.shape);
-  const [nx, ny] = grid(rows);
+  const [nx, ny] = grid(rows, x.gpu.caps.maxWorkgroupsPerDimension);
   x.gpu.dispatch({
     kernel: KERNELS.layerNorm,
     params: params(rows, D, nx, { f: options.eps ?? 1e-5 }),
@@ -127,7 +127,7 @@ export function layerNorm(
 }
 
 function flat(x: Tensor): [number, number] {
-  return grid(Math.ceil(x.size / 256));
+  return grid(Math.ceil(x.size / 256), x.gpu.caps.maxWorkgroupsPerDimension);
 }
 
 /** `a + b`, where b is a or broadcast over the leading dimensions of a (b's size divides a's). */
@@ -259,7 +259,7 @@ export function embed(
 ): Tensor {
   const D = out.shape[out.shape.length - 1];
   const n = ids.size * D;
-  const [nx, ny] = grid(Math.ceil(n / 256));
+  const [nx, ny] = grid(Math.ceil(n / 256), ids.gpu.caps.maxWorkgroupsPerDimension);
   for (const { table, row0 } of chunks) {
     ids.gpu.dispatch({
       kernel: KERNELS.embed,
@@ -288,7 +288,7 @@ export function gatherPositions(
   if (outOffset + n > out.size) {
     throw new ShapeError(`Output of ${out.size} elements cannot hold ${n} at ${outOffset}`);
   }
-  const [nx, ny] = grid(Math.ceil(n / 256));
+  const [nx, ny] = grid(Math.ceil(n / 256), x.gpu.caps.maxWorkgroupsPerDimension);
   x.gpu.dispatch({
     kernel: KERNELS.gatherPositions,
     params: params(n, D, 0, 0, T, P, outOffset, nx),
@@ -324,7 +324,7 @@ export function logSoftmax(x: Tensor, options: SoftmaxOptions = {}): Tensor {
   const V = x.shape[x.shape.length - 1];
   const rows = x.size / V;
   const out = outOrNew(options.out, x, x.shape);
-  const [nx, ny] = grid(rows);
+  const [nx, ny] = grid(rows, x.gpu.caps.maxWorkgroupsPerDimension);
   x.gpu.dispatch({
     kernel: KERNELS.logSoftmax,
     params: params(rows, V, nx, options.probabilities ? 1 : 0, { f: 1 / t }),
@@ -362,7 +362,7 @@ export function tokenStats(
       `Token stats output "${fmt(out.shape)}" cannot hold rows ${outRow}+${rows}`,
     );
   }
-  const [nx, ny] = grid(rows);
+  const [nx, ny] = grid(rows, logits.gpu.caps.maxWorkgroupsPerDimension);
   logits.gpu.dispatch({
     kernel: KERNELS.tokenStats,
     params: params(rows, V, nx, 0, { f: 1 / t }, outRow, targetRow),
