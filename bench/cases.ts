@@ -67,15 +67,16 @@ function matmulCase(
   M: number,
   K: number,
   N: number,
-  opts: { transB?: boolean; label?: string } = {},
+  opts: { transB?: boolean; label?: string; variant?: "simple" | "tiled" } = {},
 ): BenchCase {
   const transB = opts.transB ?? false;
+  const v = opts.variant ? ` [${opts.variant}]` : "";
   return {
-    name: `matmul ${M}x${K}x${N}${transB ? " (B^T)" : ""}${opts.label ? ` ${opts.label}` : ""}`,
+    name: `matmul ${M}x${K}x${N}${transB ? " (B^T)" : ""}${opts.label ? ` ${opts.label}` : ""}${v}`,
     group: "kernel",
     kind: "matmul",
     suites,
-    params: { M, K, N, transB },
+    params: { M, K, N, transB, variant: opts.variant ?? "auto" },
     flops: 2 * M * K * N,
     bytes: 4 * (M * K + K * N + M * N),
     baselineKey: M === 4096 && K === 4096 && N === 4096
@@ -87,7 +88,7 @@ function matmulCase(
       const out = Tensor.empty(gpu, [M, N]);
       return Promise.resolve({
         record: () => {
-          matmul(x, w, { transposeW: transB, out });
+          matmul(x, w, { transposeW: transB, out, variant: opts.variant });
           return { read: [head(out)] };
         },
         dispose: () => [x, w, out].forEach((t) => t.dispose()),
@@ -350,6 +351,13 @@ export function allCases(): Promise<{ cases: BenchCase[]; skipped: string[] }> {
     matmulCase(G, 1024, 1024, 4096, { label: "gpt2-medium mlp T1024" }),
     matmulCase(G, 1024, 768, 50257, { transB: true, label: "gpt2 unembed T1024" }),
     matmulCase(G, 4096, 4096, 4096, { label: "sgemm" }),
+    // both variants at the shapes that decide the "auto" rule (see matmul() in src/tensor/ops.ts)
+    ...(["simple", "tiled"] as const).flatMap((variant) => [
+      matmulCase(G, 4096, 4096, 4096, { label: "sgemm", variant }),
+      matmulCase(G, 128, 768, 2304, { label: "gpt2 qkv T128", variant }),
+      matmulCase(G, 128, 768, 3072, { label: "gpt2 mlp T128", variant }),
+      matmulCase(G, 1024, 768, 3072, { label: "gpt2 mlp T1024", variant }),
+    ]),
     // attention
     attentionCase(C, "gpt2", 1, 128),
     attentionCase(G, "gpt2", 1, 1024),

@@ -107,6 +107,11 @@ export class Gpu {
   readonly caps: GpuCapabilities;
   /** Reusable storage buffers. */
   readonly pool: BufferPool;
+  /**
+   * Force a matmul kernel variant for every launch on this context ("auto" picks per adapter and
+   * shape; see `matmul()`): for tests and benchmarks of a variant.
+   */
+  matmulVariant: "simple" | "tiled" | "auto" = "auto";
   #pipelines = new Map<string, GPUComputePipeline>();
   #ops: Op[] = [];
   #retired: GPUBuffer[] = [];

@@ -44,7 +44,7 @@ export interface MatmulOptions {
   /**
    * Kernel variant: "simple" (4x4 register tile, no workgroup memory: best on CPU adapters such
    * as lavapipe), "tiled" (128x128 workgroup tile, 8x8 per thread: large GPUs), or "auto"
-   * (default: tiled on hardware adapters when the output has at least 32 rows and 64 columns).
+   * (default: tiled on hardware adapters when the output spans at least 96 such tiles).
    */
   variant?: "simple" | "tiled" | "auto";
 }
@@ -83,9 +83,13 @@ export function matmul(x: Tensor, w: Tensor, options: MatmulOptions = {}): Tenso
     }
   } else out = Tensor.empty(x.gpu, [...x.shape.slice(0, -1), N]);
   const flags = (options.bias ? 1 : 0) | (options.gelu ? 2 : 0);
-  const variant = options.variant ?? "auto";
+  const variant = options.variant ?? x.gpu.matmulVariant;
+  // Rule (untuned until measured on a GPU): 128x128 tiles only when they fill a large GPU
+  // (>= 96 workgroups); small outputs (e.g. B1 x T128 projections: 18 tiles) keep more
+  // workgroups in flight with the 32x32 variant.
   const tiled = variant === "tiled" ||
-    (variant === "auto" && !x.gpu.caps.isFallbackAdapter && M >= 32 && N >= 64);
+    (variant === "auto" && !x.gpu.caps.isFallbackAdapter &&
+      Math.ceil(M / 128) * Math.ceil(N / 128) >= 96);
   const tile = tiled ? 128 : 32;
   const kernel = tiled
     ? (options.transposeW ? KERNELS.matmulTiledTransB : KERNELS.matmulTiled)
