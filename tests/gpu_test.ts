@@ -8,7 +8,7 @@ import { GpuUnavailableError, InvalidArgumentError } from "../src/errors.ts";
 import { Gpt2Model } from "../src/model/gpt2.ts";
 import { readSafetensors } from "../src/io/safetensors.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
-import { add, matmul, scale } from "../src/tensor/ops.ts";
+import { add, matmul, scale, setReductionVariant } from "../src/tensor/ops.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const FIX = new URL("./fixtures/", import.meta.url).pathname;
@@ -100,6 +100,46 @@ Deno.test(
     const out = await model.run(ids, { hiddenStates: true, logits: "last" });
     assert(maxAbsDiff(out.hiddenStates!, golden.getF32("t3.hidden")) <= 1e-4);
     assert(maxAbsDiff(out.logits!, golden.getF32("t3.logits_last")) <= 1e-4);
+  },
+);
+
+Deno.test(
+  "forward() with subgroup (and with workgroup) reductions matches HF",
+  opts,
+  async () => {
+    const base = await testGpu();
+    const golden = await readSafetensors(FIX + "tiny-gpt2-golden.safetensors");
+    const meta = JSON.parse(await Deno.readTextFile(FIX + "tiny-gpt2-golden.json"));
+    for (const variant of ["subgroup", "workgroup"] as const) {
+      if (variant === "subgroup" && !base.caps.subgroups) {
+        console.warn(`no subgroups on ${base.caps.description}: subgroup variant not tested`);
+        continue;
+      }
+      const gpu = new Gpu(base.device, base.caps);
+      setReductionVariant(gpu, variant);
+      const model = await Gpt2Model.load(gpu, FIX + "tiny-gpt2");
+      for (const i of [0, 2]) {
+        const ids: number[] = meta.texts[i].ids;
+        const hasLogits = golden.has(`t${i}.logits`);
+        const out = await model.run(ids, {
+          hiddenStates: true,
+          logits: hasLogits ? "all" : "last",
+          nextTokenStats: true,
+        });
+        const dh = maxAbsDiff(out.hiddenStates!, golden.getF32(`t${i}.hidden`));
+        assert(dh <= 1e-4, `${variant} t${i} hidden ${dh}`);
+        const dl = maxAbsDiff(
+          out.logits!,
+          golden.getF32(hasLogits ? `t${i}.logits` : `t${i}.logits_last`),
+        );
+        assert(dl <= 1e-4, `${variant} t${i} logits ${dl}`);
+        const want = golden.getF32(`t${i}.logsm_next`);
+        const got = out.nextTokenStats!.filter((_, k) => k % 5 === 0).slice(0, want.length);
+        const dn = maxAbsDiff(got, want);
+        assert(dn <= 1e-4, `${variant} t${i} next-token log-probs ${dn}`);
+      }
+      gpu.pool.clear();
+    }
   },
 );
 

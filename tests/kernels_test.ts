@@ -1,18 +1,24 @@
 // Model kernels against their CPU references: random shapes (not multiples of any tile),
 // extreme values. Tolerances: float32 accumulation over K terms of magnitude ~1 gives errors of
 // order K * 2^-24 relative; 1e-4 absolute covers K <= 4096 at these magnitudes.
-import { assert, assertEquals } from "./helpers/assert.ts";
+import { assert, assertEquals, assertThrows } from "./helpers/assert.ts";
+import { Gpu } from "../src/gpu/context.ts";
+import { InvalidArgumentError } from "../src/errors.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
 import {
   add,
   attention,
   attentionFromPattern,
   gelu,
+  getReductionVariant,
   layerNorm,
   logSoftmax,
   matmul,
+  type ReductionVariant,
   scale,
+  setReductionVariant,
   tokenStats,
+  usesSubgroupReductions,
 } from "../src/tensor/ops.ts";
 import { attentionRef, geluNewRef, layerNormRef, matmulRef } from "../src/tensor/reference.ts";
 import { maxAbsDiff, randn, rng, testGpu } from "./helpers/gpu.ts";
@@ -69,28 +75,55 @@ Deno.test("matmul() writes a column block of a wider output", opts, async () => 
   }
 });
 
-Deno.test("layerNorm() matches the reference, also for constant and huge rows", opts, async () => {
-  const gpu = await testGpu();
-  for (const [rows, D] of [[3, 64], [7, 129], [2, 1600], [1, 1]]) {
-    const x = randn(rows * D, rows + D, 3);
-    x[0] = 1e4; // an outlier
-    const g = randn(D, 5), b = randn(D, 6);
-    const got = await layerNorm(
-      Tensor.from(gpu, x, [rows, D]),
-      Tensor.from(gpu, g),
-      Tensor.from(gpu, b),
-    )
-      .read();
-    const d = maxAbsDiff(got, layerNormRef(x, g, b, D));
-    assert(d < 1e-4, `rows=${rows} D=${D}: ${d}`);
+// Every reduction kernel (layer norm, log-softmax, token stats) under both variants, each on its
+// own context with a 3-workgroup dispatch limit: rows spread over a 2-D grid with inactive
+// workgroups at the end, which must exit without breaking the reductions of the others.
+async function reductionContexts(): Promise<[ReductionVariant, Gpu][]> {
+  const base = await testGpu();
+  const out: [ReductionVariant, Gpu][] = [];
+  for (const v of ["workgroup", "subgroup"] as const) {
+    if (v === "subgroup" && !base.caps.subgroups) {
+      console.warn(`no subgroups on ${base.caps.description}: subgroup variant not tested`);
+      continue;
+    }
+    const gpu = new Gpu(base.device, { ...base.caps, maxWorkgroupsPerDimension: 3 });
+    setReductionVariant(gpu, v);
+    out.push([v, gpu]);
   }
-  const c = new Float32Array(100).fill(3.5);
-  const got = await layerNorm(
-    Tensor.from(gpu, c, [1, 100]),
-    Tensor.from(gpu, new Float32Array(100).fill(1)),
-    Tensor.from(gpu, new Float32Array(100).fill(0.25)),
-  ).read();
-  assert(got.every((v) => Math.abs(v - 0.25) < 1e-6), "constant row normalises to the bias");
+  return out;
+}
+
+Deno.test("layerNorm() matches the reference, also for constant and huge rows", opts, async () => {
+  for (const [variant, gpu] of await reductionContexts()) {
+    const shapes = [[3, 64], [7, 129], [2, 1600], [1, 1], [5, 7], [2, 50257]];
+    for (const [rows, D] of shapes) {
+      const x = randn(rows * D, rows + D, 3);
+      x[0] = 1e4; // an outlier
+      const g = randn(D, 5), b = randn(D, 6);
+      const got = await layerNorm(
+        Tensor.from(gpu, x, [rows, D]),
+        Tensor.from(gpu, g),
+        Tensor.from(gpu, b),
+      )
+        .read();
+      const d = maxAbsDiff(got, layerNormRef(x, g, b, D));
+      assert(d < 1e-4, `${variant} rows=${rows} D=${D}: ${d}`);
+    }
+    for (const D of [1, 7, 100, 1600]) {
+      const c = new Float32Array(4 * D).fill(3.5);
+      const got = await layerNorm(
+        Tensor.from(gpu, c, [4, D]),
+        Tensor.from(gpu, new Float32Array(D).fill(1)),
+        Tensor.from(gpu, new Float32Array(D).fill(0.25)),
+      ).read();
+      assert(
+        got.every((v) => Math.abs(v - 0.25) < 1e-6),
+        `${variant} D=${D}: constant rows normalise to the bias`,
+      );
+    }
+    assertEquals(getReductionVariant(gpu), variant);
+    gpu.pool.clear();
+  }
 });
 
 Deno.test("gelu(), add(), scale() elementwise, with extreme values", opts, async () => {
@@ -140,48 +173,107 @@ Deno.test(
   },
 );
 
+/**
+ * logSoftmax() (log-probabilities and probabilities) and tokenStats() of R x V logits against a
+ * float64 reference.
+ */
+async function checkSoftmax(
+  gpu: Gpu,
+  label: string,
+  x: Float32Array,
+  R: number,
+  V: number,
+  targets: Uint32Array,
+  t: number,
+): Promise<void> {
+  const xs = Tensor.from(gpu, x, [R, V]);
+  const ls = await logSoftmax(xs, { temperature: t }).read();
+  const ps = await logSoftmax(xs, { temperature: t, probabilities: true }).read();
+  const st = await tokenStats(xs, Tensor.from(gpu, targets), { temperature: t }).read();
+  // The kernels scale by the float32 1 / t: use the same float32 scaled logits (a 1e-7
+  // relative change that matters for rows of extreme logits, where x' - lse cancels).
+  const inv = Math.fround(1 / t);
+  for (let r = 0; r < R; r++) {
+    const row = x.subarray(r * V, (r + 1) * V).map((v) => v * inv); // Float32Array: rounded
+    let m = -Infinity;
+    for (let j = 0; j < V; j++) m = Math.max(m, row[j]);
+    let s = 0, sx = 0;
+    for (let j = 0; j < V; j++) {
+      const e = Math.exp(row[j] - m);
+      s += e;
+      sx += e * (row[j] - m);
+    }
+    const lse = m + Math.log(s);
+    let dl = 0, dp = 0;
+    for (let j = 0; j < V; j++) {
+      const want = row[j] - lse;
+      dl = Math.max(dl, Math.abs(ls[r * V + j] - want) / Math.max(1, Math.abs(want)));
+      dp = Math.max(dp, Math.abs(ps[r * V + j] - Math.exp(want)));
+    }
+    assert(dl <= 1e-4, `${label} r${r}: log-softmax relative error ${dl}`);
+    assert(dp <= 1e-5, `${label} r${r}: softmax error ${dp}`);
+    const ent = Math.log(s) - sx / s;
+    const o = r * 5;
+    assert(Math.abs(st[o + 2] - ent) < 1e-3, `${label} entropy r${r}: ${st[o + 2]} vs ${ent}`);
+    assert(Math.abs(st[o + 3] - m) <= 1e-4 * Math.max(1, Math.abs(m)), `${label} max r${r}`);
+    assert(Math.abs(st[o + 4] - lse) <= 1e-4 * Math.max(1, Math.abs(lse)), `${label} lse r${r}`);
+    const tg = targets[r];
+    if (tg < V) {
+      let above = 0;
+      for (let j = 0; j < V; j++) if (row[j] > row[tg]) above++;
+      assertEquals(st[o + 1], above + 1, `${label} rank r${r}`);
+      const want = row[tg] - lse;
+      assert(
+        Math.abs(st[o] - want) <= 1e-4 * Math.max(1, Math.abs(want)),
+        `${label} log p(target) r${r}: ${st[o]} vs ${want}`,
+      );
+    } else {
+      assertEquals(st[o + 1], 0, `${label} r${r}: no target`);
+      assertEquals(st[o], 0);
+    }
+  }
+}
+
 Deno.test(
-  "logSoftmax() and tokenStats() are stable for huge logits and odd widths",
+  "logSoftmax() and tokenStats() are stable for huge logits, constant rows and odd widths",
   opts,
   async () => {
-    const gpu = await testGpu();
-    const V = 50257, R = 3;
-    const x = randn(R * V, 3, 10);
-    x[5] = 1e30; // row 0 dominated by one logit
-    x[V + 7] = -1e30;
-    const xs = Tensor.from(gpu, x, [R, V]);
-    const ls = await logSoftmax(xs, { temperature: 0.7 }).read();
-    const targets = new Uint32Array([5, 11, 0xffffffff]);
-    const st = await tokenStats(xs, Tensor.from(gpu, targets), { temperature: 0.7 }).read();
-    for (let r = 0; r < R; r++) {
-      let m = -Infinity;
-      for (let j = 0; j < V; j++) m = Math.max(m, x[r * V + j] / 0.7);
-      let s = 0, sx = 0;
-      for (let j = 0; j < V; j++) {
-        const e = Math.exp(x[r * V + j] / 0.7 - m);
-        s += e;
-        sx += e * (x[r * V + j] / 0.7 - m);
+    for (const [variant, gpu] of await reductionContexts()) {
+      for (const V of [1, 7, 129, 1600, 50257]) {
+        const R = 5; // over a 3 x 2 grid: one inactive workgroup
+        const x = randn(R * V, V + 3, 10);
+        const hot = Math.min(5, V - 1), cold = Math.min(7, V - 1);
+        x[hot] = 1e30; // row 0 dominated by one logit
+        x[V + cold] = -1e30;
+        x.fill(2.5, 2 * V, 3 * V); // a constant row
+        x.set(randn(V, V + 4, 1e30), 3 * V); // extreme logits throughout
+        const targets = new Uint32Array([hot, Math.min(11, V - 1), V - 1, 0xffffffff, 0]);
+        for (const t of [0.7, 1]) {
+          await checkSoftmax(gpu, `${variant} V=${V} t=${t}`, x, R, V, targets, t);
+        }
+        const st = await tokenStats(Tensor.from(gpu, x, [R, V]), Tensor.from(gpu, targets), {
+          temperature: 0.7,
+        }).read();
+        assertEquals(st[1], 1, `${variant} V=${V}: the dominant logit is ranked first`);
+        assert(Math.abs(st[0]) < 1e-6);
+        assertEquals(st[11], 1, `${variant} V=${V}: a constant row ranks every token first`);
+        assert(Math.abs(st[10] + Math.log(V)) < 1e-5, `${variant} V=${V}: uniform log p`);
+        assert(Math.abs(st[12] - Math.log(V)) < 1e-4, `${variant} V=${V}: uniform entropy`);
       }
-      const lse = m + Math.log(s);
-      for (const j of [0, 5, 7, 11, V - 1]) {
-        const want = x[r * V + j] / 0.7 - lse;
-        assert(
-          Math.abs(ls[r * V + j] - want) <= 1e-4 * Math.max(1, Math.abs(want)),
-          `r${r} j${j}: ${ls[r * V + j]} vs ${want}`,
-        );
-      }
-      const ent = Math.log(s) - sx / s;
-      assert(Math.abs(st[r * 5 + 2] - ent) < 1e-3, `entropy r${r}: ${st[r * 5 + 2]} vs ${ent}`);
-      if (r < 2) {
-        const t = targets[r];
-        let above = 0;
-        for (let j = 0; j < V; j++) if (x[r * V + j] > x[r * V + t]) above++;
-        assertEquals(st[r * 5 + 1], above + 1);
-        const want = x[r * V + t] / 0.7 - lse;
-        assert(Math.abs(st[r * 5] - want) <= 1e-4 * Math.max(1, Math.abs(want)));
-      } else assertEquals(st[r * 5 + 1], 0);
+      gpu.pool.clear();
     }
-    assertEquals(st[1], 1); // the dominant logit is ranked first
-    assert(Math.abs(st[0]) < 1e-6);
   },
 );
+
+Deno.test("setReductionVariant() refuses subgroups on a device without them", async () => {
+  const base = await testGpu();
+  const none = new Gpu(base.device, { ...base.caps, subgroups: false });
+  assertEquals(usesSubgroupReductions(none), false);
+  assertThrows(() => setReductionVariant(none, "subgroup"), InvalidArgumentError);
+  setReductionVariant(none, "workgroup");
+  assertEquals(usesSubgroupReductions(none), false);
+  const some = new Gpu(base.device, { ...base.caps, subgroups: true, subgroupMinSize: 32 });
+  assertEquals(usesSubgroupReductions(some), true); // "auto" picks subgroups where they exist
+  setReductionVariant(some, "workgroup");
+  assertEquals(usesSubgroupReductions(some), false);
+});

@@ -115,7 +115,7 @@ export async function requestGpuDevice(
         requiredFeatures: [...features, "subgroups" as GPUFeatureName],
         requiredLimits,
       });
-      subgroups = device.features.has("subgroups");
+      subgroups = device.features.has("subgroups") && await subgroupShadersWork(device);
     } catch {
       device = null;
     }
@@ -197,5 +197,30 @@ function preferVulkan(): void {
     if (icd) Deno.env.set("DENO_WEBGPU_BACKEND", "vulkan");
   } catch {
     // no permission to read the environment or the folders: keep Deno's default
+  }
+}
+
+/**
+ * Compile a probe shader with the subgroup operations and builtins the reduction kernels use:
+ * a driver that offers the feature but rejects them falls back to the workgroup kernels.
+ */
+async function subgroupShadersWork(device: GPUDevice): Promise<boolean> {
+  const code = `
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_index) i: u32, @builtin(subgroup_id) sg: u32,
+        @builtin(num_subgroups) n: u32, @builtin(subgroup_size) size: u32,
+        @builtin(subgroup_invocation_id) lane: u32) {
+  let v = subgroupAdd(f32(i)) + subgroupMax(f32(lane));
+  if (lane == 0u) { out[sg] = v + f32(n + size); }
+}`;
+  try {
+    device.pushErrorScope("validation");
+    const module = device.createShaderModule({ code });
+    device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+    const error = await device.popErrorScope();
+    return error === null;
+  } catch {
+    return false;
   }
 }

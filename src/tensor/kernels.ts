@@ -10,9 +10,11 @@ import elementwiseSrc from "../../kernels/elementwise.wgsl" with { type: "text" 
 import gatherSrc from "../../kernels/gather.wgsl" with { type: "text" };
 import interveneSrc from "../../kernels/intervene.wgsl" with { type: "text" };
 import layernormSrc from "../../kernels/layernorm.wgsl" with { type: "text" };
+import layernormSgSrc from "../../kernels/layernorm_sg.wgsl" with { type: "text" };
 import matmulSrc from "../../kernels/matmul.wgsl" with { type: "text" };
 import matmulTiledSrc from "../../kernels/matmul_tiled.wgsl" with { type: "text" };
 import softmaxSrc from "../../kernels/softmax.wgsl" with { type: "text" };
+import softmaxSgSrc from "../../kernels/softmax_sg.wgsl" with { type: "text" };
 
 /** Kernels by name. */
 export const KERNELS = {
@@ -20,6 +22,8 @@ export const KERNELS = {
   scale: { name: "scale", code: elementwiseSrc, entryPoint: "scale" },
   gelu: { name: "gelu", code: elementwiseSrc, entryPoint: "gelu" },
   layerNorm: { name: "layer_norm", code: layernormSrc },
+  /** Subgroup-reduction variant of `layerNorm` (needs the "subgroups" feature). */
+  layerNormSg: { name: "layer_norm_sg", code: layernormSgSrc },
   matmul: { name: "matmul", code: matmulSrc, constants: { TRANS_B: 0 } },
   matmulTransB: { name: "matmul_nt", code: matmulSrc, constants: { TRANS_B: 1 } },
   matmulTiled: { name: "matmul_tiled", code: matmulTiledSrc, constants: { TRANS_B: 0 } },
@@ -32,6 +36,10 @@ export const KERNELS = {
   intervene: { name: "intervene", code: interveneSrc },
   logSoftmax: { name: "log_softmax", code: softmaxSrc, entryPoint: "log_softmax" },
   tokenStats: { name: "token_stats", code: softmaxSrc, entryPoint: "token_stats" },
+  /** Subgroup-reduction variant of `logSoftmax` (needs the "subgroups" feature). */
+  logSoftmaxSg: { name: "log_softmax_sg", code: softmaxSgSrc, entryPoint: "log_softmax" },
+  /** Subgroup-reduction variant of `tokenStats` (needs the "subgroups" feature). */
+  tokenStatsSg: { name: "token_stats_sg", code: softmaxSgSrc, entryPoint: "token_stats" },
 } as const satisfies Record<string, Kernel>;
 
 /** Split `n` workgroups over x and y so neither exceeds `max`: returns [nx, ny]. */

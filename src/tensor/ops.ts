@@ -4,7 +4,7 @@
  * @module
  */
 
-import { params } from "../gpu/context.ts";
+import { type Gpu, params } from "../gpu/context.ts";
 import { InvalidArgumentError, ShapeError } from "../errors.ts";
 import { grid, KERNELS } from "./kernels.ts";
 import { type Shape, Tensor } from "./tensor.ts";
@@ -105,6 +105,51 @@ export function matmul(x: Tensor, w: Tensor, options: MatmulOptions = {}): Tenso
   return out;
 }
 
+/**
+ * How the row reductions of {@linkcode layerNorm}, {@linkcode logSoftmax} and
+ * {@linkcode tokenStats} are done: "workgroup" (a tree through workgroup memory, a barrier per
+ * step: works everywhere), "subgroup" (subgroupAdd/subgroupMax, then one combine of the
+ * per-subgroup partials: needs the "subgroups" device feature), or "auto" (subgroup when the
+ * device has the feature with subgroups of at least 4 invocations, else workgroup).
+ */
+export type ReductionVariant = "workgroup" | "subgroup" | "auto";
+
+const reductionVariants = new WeakMap<Gpu, ReductionVariant>();
+
+/**
+ * Force a reduction kernel variant for every later launch on this context ("auto", the default,
+ * picks per device): for tests and benchmarks of a variant. Forcing "subgroup" on a device
+ * without the "subgroups" feature throws.
+ *
+ * @example
+ * ```ts ignore
+ * setReductionVariant(gpu, "workgroup"); // the fallback kernels, as on adapters without subgroups
+ * ```
+ */
+export function setReductionVariant(gpu: Gpu, variant: ReductionVariant): void {
+  if (variant === "subgroup" && !gpu.caps.subgroups) {
+    throw new InvalidArgumentError(
+      `This device (${gpu.caps.description}) has no subgroup operations`,
+      'Use the "workgroup" or "auto" reduction variant',
+    );
+  }
+  reductionVariants.set(gpu, variant);
+}
+
+/** The reduction variant forced on this context ("auto" unless {@linkcode setReductionVariant}). */
+export function getReductionVariant(gpu: Gpu): ReductionVariant {
+  return reductionVariants.get(gpu) ?? "auto";
+}
+
+/** Whether reductions on this context use the subgroup kernels (resolves "auto"). */
+export function usesSubgroupReductions(gpu: Gpu): boolean {
+  const v = getReductionVariant(gpu);
+  if (v !== "auto") return v === "subgroup";
+  const min = gpu.caps.subgroupMinSize;
+  // The kernels keep 256 / 4 per-subgroup partials: WebGPU's smallest subgroup size is 4.
+  return gpu.caps.subgroups && (min === 0 || min >= 4);
+}
+
 /** Layer norm over the last dimension: x [..., D], g [D], b [D] → [..., D]. */
 export function layerNorm(
   x: Tensor,
@@ -120,7 +165,7 @@ export function layerNorm(
   const out = outOrNew(options.out, x, x.shape);
   const [nx, ny] = grid(rows, x.gpu.caps.maxWorkgroupsPerDimension);
   x.gpu.dispatch({
-    kernel: KERNELS.layerNorm,
+    kernel: usesSubgroupReductions(x.gpu) ? KERNELS.layerNormSg : KERNELS.layerNorm,
     params: params(rows, D, nx, { f: options.eps ?? 1e-5 }),
     buffers: [x.range, g.range, b.range, out.range],
     workgroups: [nx, ny],
@@ -330,7 +375,7 @@ export function logSoftmax(x: Tensor, options: SoftmaxOptions = {}): Tensor {
   const out = outOrNew(options.out, x, x.shape);
   const [nx, ny] = grid(rows, x.gpu.caps.maxWorkgroupsPerDimension);
   x.gpu.dispatch({
-    kernel: KERNELS.logSoftmax,
+    kernel: usesSubgroupReductions(x.gpu) ? KERNELS.logSoftmaxSg : KERNELS.logSoftmax,
     params: params(rows, V, nx, options.probabilities ? 1 : 0, { f: 1 / t }),
     buffers: [x.range, x.range, out.range],
     workgroups: [nx, ny],
@@ -368,7 +413,7 @@ export function tokenStats(
   }
   const [nx, ny] = grid(rows, logits.gpu.caps.maxWorkgroupsPerDimension);
   logits.gpu.dispatch({
-    kernel: KERNELS.tokenStats,
+    kernel: usesSubgroupReductions(logits.gpu) ? KERNELS.tokenStatsSg : KERNELS.tokenStats,
     params: params(rows, V, nx, 0, { f: 1 / t }, outRow, targetRow),
     buffers: [logits.range, targets.range, out.range],
     workgroups: [nx, ny],
