@@ -39,3 +39,4 @@ export * from "./analysis/intervene.ts";
 export * from "./io/books.ts";
 export * from "./analysis/punctuation.ts";
 export * from "./analysis/contexts.ts";
+export * from "./analysis/profile.ts";

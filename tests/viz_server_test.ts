@@ -4,6 +4,7 @@
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { testGpu } from "./helpers/gpu.ts";
 import { Gpt2Model } from "../src/model/gpt2.ts";
+import { Gpu } from "../src/gpu/context.ts";
 import {
   DownloadError,
   FileNotFoundError,
@@ -99,7 +100,16 @@ Deno.test("viz server: API, SSE, queue, security over HTTP", opts, async (t) => 
       const a = await get("/api/analyses");
       const names = a.body.analyses.map((x: { name: string }) => x.name);
       for (
-        const n of ["heatmap", "softmax", "layers", "intervene", "categories", "contexts"]
+        const n of [
+          "heatmap",
+          "softmax",
+          "layers",
+          "intervene",
+          "categories",
+          "contexts",
+          "punctuation",
+          "profile",
+        ]
       ) assert(names.includes(n), n);
       const layers = a.body.analyses.find((x: { name: string }) => x.name === "layers");
       const spec = layers.params.find((x: { name: string }) => x.name === "layers");
@@ -142,6 +152,66 @@ Deno.test("viz server: API, SSE, queue, security over HTTP", opts, async (t) => 
       assertEquals(ctx.status, 200, JSON.stringify(ctx.body).slice(0, 300));
       assertEquals(ctx.body.schema, "laminar.contexts");
       assertEquals(ctx.body.matrix.n, 12);
+    });
+
+    await t.step("profile: per-kernel GPU times, never cached, bounded", async () => {
+      if (!model.gpu.caps.timestamps) {
+        console.warn("adapter without timestamp-query: profile endpoint not tested");
+        return;
+      }
+      type Kernel = { name: string; count: number; share: number; totalMs: number };
+      const r = await post("/api/run/profile", { tokens: 16 });
+      assertEquals(r.status, 200, JSON.stringify(r.body).slice(0, 300));
+      assertEquals(r.body.schema, "laminar.profile");
+      assertEquals(r.body.version, 1);
+      assertEquals(r.body.config, "loaded");
+      assertEquals(r.body.input, { batch: 1, tokens: 16, logits: "none", hiddenStates: true });
+      const kernels: Kernel[] = r.body.kernels;
+      const names = kernels.map((k) => k.name);
+      for (const k of ["matmul", "attention", "embed"]) assert(names.includes(k), String(names));
+      assertEquals(kernels.find((k) => k.name === "matmul")!.count, 4 * 6);
+      const share = kernels.reduce((a, k) => a + k.share, 0);
+      assert(Math.abs(share - 1) < 1e-6, `shares sum to ${share}`);
+      assert(kernels.every((k) => k.totalMs > 0 && k.count > 0));
+      assert(r.body.totalMs > 0 && r.body.wallMs > 0);
+      assertEquals(r.body.launches.length, kernels.reduce((a, k) => a + k.count, 0));
+      assertEquals(r.body.launches[0].startMs, 0);
+      // A measurement: every request runs again (no cache entry).
+      assertEquals(r.headers.get("x-laminar-cache"), "miss");
+      const again = await post("/api/run/profile", { tokens: 16 });
+      assertEquals(again.headers.get("x-laminar-cache"), "miss");
+      assert(again.body.launches.length === r.body.launches.length);
+      // Random weights of a real GPT-2 shape (12 layers, width 768), made and dropped per run.
+      const rnd = await get("/api/run/profile?config=gpt2&tokens=4&hiddenStates=false");
+      assertEquals(rnd.status, 200, JSON.stringify(rnd.body).slice(0, 300));
+      assertEquals(rnd.body.config, "gpt2");
+      assertEquals([rnd.body.model.source, rnd.body.model.nLayer, rnd.body.model.nEmbd], [
+        "random",
+        12,
+        768,
+      ]);
+      const rs = rnd.body.kernels.reduce((a: number, k: Kernel) => a + k.share, 0);
+      assert(Math.abs(rs - 1) < 1e-6, `shares sum to ${rs}`);
+      // Bad parameters are 400 before any GPU work.
+      for (
+        const q of [
+          "tokens=0",
+          "tokens=1025",
+          "tokens=300", // more than the loaded model's context (256)
+          "batch=0",
+          "batch=257",
+          "batch=1.5",
+          "batch=200&tokens=64", // 12800 tokens, over the 8192 limit
+          "config=gpt2-xl",
+          "logits=some",
+          "hiddenStates=maybe",
+          "warmup=false",
+        ]
+      ) {
+        const b = await get(`/api/run/profile?${q}`);
+        assertEquals(b.status, 400, `${q}: ${JSON.stringify(b.body)}`);
+        assert(b.body.error.length > 0 && typeof b.body.hint === "string", q);
+      }
     });
 
     await t.step("SSE stream: queued, start, progress, result", async () => {
@@ -401,6 +471,30 @@ Deno.test(
     }
   },
 );
+
+Deno.test("profile on an adapter without timestamp-query is a 503 with a hint", opts, async () => {
+  const gpu = await testGpu();
+  // The same device, told it has no timestamp queries.
+  const blind = new Gpu(gpu.device, { ...gpu.caps, timestamps: false });
+  const model = await Gpt2Model.load(blind, "default", { offline: true });
+  const server = await startServer({ port: 0, model, quiet: true });
+  try {
+    const res = await fetch(`${server.url}api/run/profile?tokens=4&config=gpt2`);
+    const body = await res.json();
+    assertEquals(res.status, 503, JSON.stringify(body));
+    assert(body.error.includes("timestamp"), body.error);
+    assert(body.hint.includes("timestamp-query"), body.hint);
+    const sse = await (await fetch(`${server.url}api/stream/profile?tokens=4`)).text();
+    assert(/event: error\ndata: \{"status":503,/.test(sse), sse.slice(0, 300));
+    // The other analyses still work on that adapter.
+    const heat = await fetch(`${server.url}api/run/heatmap?text=Hello%20there`);
+    assertEquals(heat.status, 200);
+    await heat.body?.cancel();
+  } finally {
+    await server.close();
+    model.dispose();
+  }
+});
 
 Deno.test("errorBody() maps user-caused laminar errors to 4xx/5xx statuses, not 500", () => {
   const cases: [Error, number][] = [

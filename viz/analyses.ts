@@ -35,7 +35,7 @@ export interface AnalysisDef {
   name: string;
   /** Page title. */
   title: string;
-  /** Seed notebook(s) it reproduces. */
+  /** Seed notebook(s) it reproduces ("" for none). */
   seed: string;
   /** One paragraph for the index page. */
   description: string;
@@ -43,6 +43,13 @@ export interface AnalysisDef {
   params: ParamSpec[];
   /** The runner, or null when its library module is not available (the page says so). */
   load(): Promise<Runner | null>;
+  /**
+   * Checks across parameters, after each one is validated and before the job is queued (throw
+   * an {@linkcode InvalidArgumentError} for a 400).
+   */
+  check?(params: Record<string, unknown>, model: ModelInfo): void;
+  /** Cache results (default true); false for measurements such as profiles. */
+  cache?: boolean;
 }
 
 /** Longest text accepted (characters); the model's context is the real limit. */
@@ -162,6 +169,9 @@ const SEED_000_TEXT =
   "discuss how they relate to each other, and advise you on when to use which one. The upshot " +
   "is that the measures can be identical but are often different. Which one to use depends " +
   "entirely on whether the scale of the data is important.";
+
+/** Most tokens (batch × tokens per sequence) of one profiled pass. */
+export const MAX_PROFILE_TOKENS = 8192;
 
 /** Every analysis, in the order of the index page. */
 export const ANALYSES: AnalysisDef[] = [
@@ -568,6 +578,107 @@ export const ANALYSES: AnalysisDef[] = [
           },
         });
         return { ...result, matrices };
+      };
+    },
+  },
+  {
+    name: "profile",
+    title: "Profile: GPU time per kernel",
+    seed: "",
+    description:
+      "One forward pass with a timestamp query around every kernel launch: GPU time, share, " +
+      "GFLOP/s and GB/s per kernel, and every launch in order, on the loaded model or random " +
+      "weights of GPT-2 sizes.",
+    cache: false,
+    params: [
+      MODEL_PARAM,
+      {
+        name: "config",
+        type: "enum",
+        label: "Weights",
+        help: "loaded: the model above; gpt2, gpt2-medium, gpt2-large: random weights of that " +
+          "size's real shapes, made for each run (slow on lavapipe: gpt2-large takes over a " +
+          "minute at 64 tokens)",
+        default: "loaded",
+        choices: ["loaded", "gpt2", "gpt2-medium", "gpt2-large"],
+      },
+      {
+        name: "tokens",
+        type: "int",
+        label: "Tokens per sequence",
+        help: "synthetic token ids; at most the context (the loaded model's, or 1024)",
+        default: (m: ModelInfo) => Math.min(64, m.nPositions),
+        min: 1,
+        max: 1024,
+      },
+      {
+        name: "batch",
+        type: "int",
+        label: "Batch",
+        help: `sequences in the batch (batch × tokens at most ${MAX_PROFILE_TOKENS})`,
+        default: 1,
+        min: 1,
+        max: 256,
+      },
+      {
+        name: "logits",
+        type: "enum",
+        label: "Logits",
+        help: "none: hidden states only; last / all: also the unembedding",
+        default: "none",
+        choices: ["none", "last", "all"],
+      },
+      {
+        name: "hiddenStates",
+        type: "bool",
+        label: "Hidden states",
+        help: "collect every layer's hidden states (as the analyses do)",
+        default: true,
+      },
+    ],
+    check(params, m) {
+      const T = params.tokens as number, B = params.batch as number;
+      if (params.config === "loaded" && T > m.nPositions) {
+        throw new InvalidArgumentError(
+          `Parameter "tokens" is ${T}, more than the model's context of ${m.nPositions}`,
+          `Use at most ${m.nPositions} tokens, or random weights of a GPT-2 size (context 1024)`,
+        );
+      }
+      if (T * B > MAX_PROFILE_TOKENS) {
+        throw new InvalidArgumentError(
+          `batch × tokens is ${B} × ${T} = ${B * T}, more than the limit of ` +
+            `${MAX_PROFILE_TOKENS}`,
+          "Use a smaller batch or fewer tokens (the CLI's profile command has no such limit)",
+        );
+      }
+    },
+    async load() {
+      const { checkTimestamps, profileForward, randomGpt2Config } = await import(
+        "../src/analysis/profile.ts"
+      );
+      const { Gpt2Model: Model } = await import("../src/model/gpt2.ts");
+      return async ({ model, params, onProgress }) => {
+        checkTimestamps(model.gpu); // before making random weights
+        const config = params.config as string;
+        let random: Gpt2Model | null = null;
+        if (config !== "loaded") {
+          onProgress(`making random ${config} weights`, 0, 1);
+          // Yield so the progress event goes out before the (synchronous) weight generation.
+          await new Promise((r) => setTimeout(r, 0));
+          random = Model.random(model.gpu, randomGpt2Config(config), 1);
+        }
+        try {
+          const result = await profileForward(random ?? model, {
+            tokens: params.tokens as number,
+            batch: params.batch as number,
+            logits: params.logits as "none",
+            hiddenStates: params.hiddenStates as boolean,
+            onProgress,
+          });
+          return { ...result, config };
+        } finally {
+          random?.dispose();
+        }
       };
     },
   },

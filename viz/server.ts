@@ -281,6 +281,7 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
   async function prepare(def: AnalysisDef, raw: Record<string, unknown>) {
     const { spec, info } = await infoOf(typeof raw.model === "string" ? raw.model : "default");
     const params = validateParams(def.params, { ...raw, model: spec }, info);
+    def.check?.(params, info);
     for (const p of def.params) {
       if (p.type === "model" && p.name !== "model" && params[p.name]) {
         params[p.name] = checkModelSpec(params[p.name] as string);
@@ -333,7 +334,7 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
         },
       });
       const text = JSON.stringify(result);
-      cache.set(key, text);
+      if (def.cache !== false) cache.set(key, text);
       return text;
     }, (ahead) => emit({ type: "queued", ahead }));
     running.set(key, { promise, listeners });

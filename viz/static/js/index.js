@@ -17,7 +17,7 @@ try {
       { class: "card" + (a.available ? "" : " unavailable") },
       el("a", { class: "title", href: `/${a.name}.html` }, a.title),
       " ",
-      el("span", { class: "seed" }, `seed ${a.seed}`),
+      a.seed ? el("span", { class: "seed" }, `seed ${a.seed}`) : null,
       el("p", {}, a.description),
       a.available ? null : el("p", { class: "seed" }, "Not available yet in this build."),
     ));

@@ -115,6 +115,7 @@ const NAV = [
   ["categories", "Categories"],
   ["contexts", "Contexts"],
   ["punctuation", "Punctuation"],
+  ["profile", "Profile"],
 ];
 
 /** The header bar with links to every page. */
@@ -249,9 +250,10 @@ function readForm(form, specs) {
 /**
  * Set up an analysis page: header, form from GET /api/analyses, run on load and on submit,
  * progress and errors; `render(result, container, params)` draws the figures.
- * `overrides` replace the server's defaults (smaller inputs for slow pages).
+ * `overrides` replace the server's defaults (smaller inputs for slow pages); `onForm(form)` is
+ * called once the form is built (e.g. to add live warnings).
  */
-export async function initPage(name, render, overrides = {}) {
+export async function initPage(name, render, overrides = {}, { onForm } = {}) {
   document.body.prepend(header(name));
   const main = document.querySelector("main");
   const intro = el("div");
@@ -273,7 +275,7 @@ export async function initPage(name, render, overrides = {}) {
         { class: "lead" },
         def?.description ?? "",
         " ",
-        el("span", { class: "seed" }, def ? `(seed ${def.seed})` : ""),
+        el("span", { class: "seed" }, def?.seed ? `(seed ${def.seed})` : ""),
       ),
     );
   } catch (e) {
@@ -305,6 +307,7 @@ export async function initPage(name, render, overrides = {}) {
   }
   const button = el("button", { type: "submit" }, "Run");
   form.append(el("div", { class: "actions" }, button, status));
+  onForm?.(form);
 
   async function run() {
     const params = readForm(form, def.params);
