@@ -8,11 +8,11 @@
  *
  * @example
  * ```ts ignore
- * import { Gpu, Gpt2Model } from "@laminar/laminar";
+ * import { Gpt2Model, Gpt2Tokenizer, Gpu } from "@laminar/laminar";
  *
  * using gpu = await Gpu.create();
- * using model = await Gpt2Model.load(gpu); // the shipped sotu-gpt2-mini
- * const ids = model.config.vocabSize > 0 ? [1026, 373, 257, 3223, 290, 6388] : [];
+ * const model = await Gpt2Model.load(gpu); // the shipped sotu-gpt2-mini
+ * const ids = new Gpt2Tokenizer().encode("It was a dark and stormy");
  * const out = await model.run(ids, { hiddenStates: true, nextTokenStats: true });
  * console.log(out.hiddenStates!.length); // (n_layer + 1) * T * n_embd
  * ```
