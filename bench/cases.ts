@@ -97,14 +97,20 @@ function matmulCase(
   };
 }
 
-function attentionCase(suites: Suite[], model: string, B: number, T: number): BenchCase {
+function attentionCase(
+  suites: Suite[],
+  model: string,
+  B: number,
+  T: number,
+  variant?: "row" | "flash",
+): BenchCase {
   const { nHead: H, nEmbd: D } = GPT2_SHAPES[model];
   return {
-    name: `attention ${model} B${B}xT${T}`,
+    name: `attention ${model} B${B}xT${T}${variant ? ` [${variant}]` : ""}`,
     group: "kernel",
     kind: "attention",
     suites,
-    params: { B, T, H, D },
+    params: { B, T, H, D, variant: variant ?? "auto" },
     flops: 2 * B * H * T * T * (D / H), // QK^T and PV, causal half
     bytes: 4 * (B * T * 3 * D + B * T * D),
     setup(gpu) {
@@ -112,7 +118,7 @@ function attentionCase(suites: Suite[], model: string, B: number, T: number): Be
       const out = Tensor.empty(gpu, [B, T, D]);
       return Promise.resolve({
         record: () => {
-          attention(qkv, { heads: H, out });
+          attention(qkv, { heads: H, out, variant });
           return { read: [head(out)] };
         },
         dispose: () => [qkv, out].forEach((t) => t.dispose()),
@@ -363,6 +369,12 @@ export function allCases(): Promise<{ cases: BenchCase[]; skipped: string[] }> {
     attentionCase(G, "gpt2", 1, 1024),
     attentionCase(G, "gpt2", 250, 31),
     attentionCase(G, "gpt2-medium", 1, 1024),
+    // both variants at the shapes that decide the "auto" rule (see attention() in ops.ts)
+    ...(["row", "flash"] as const).flatMap((v) => [
+      attentionCase(G, "gpt2", 1, 128, v),
+      attentionCase(G, "gpt2", 1, 1024, v),
+      attentionCase(G, "gpt2", 250, 31, v),
+    ]),
     // layer norm
     layerNormCase(C, 128, 768),
     layerNormCase(G, 1024, 768),

@@ -103,6 +103,19 @@ Deno.test(
   },
 );
 
+Deno.test("forward() with the flash attention kernel matches HF", opts, async () => {
+  const base = await testGpu();
+  const gpu = new Gpu(base.device, base.caps);
+  gpu.attentionVariant = "flash"; // "auto" keeps the row kernel on lavapipe and below T64
+  const model = await Gpt2Model.load(gpu, FIX + "tiny-gpt2");
+  const golden = await readSafetensors(FIX + "tiny-gpt2-golden.safetensors");
+  const meta = JSON.parse(await Deno.readTextFile(FIX + "tiny-gpt2-golden.json"));
+  const ids: number[] = meta.texts[3].ids;
+  const out = await model.run(ids, { hiddenStates: true, logits: "last" });
+  assert(maxAbsDiff(out.hiddenStates!, golden.getF32("t3.hidden")) <= 1e-4);
+  assert(maxAbsDiff(out.logits!, golden.getF32("t3.logits_last")) <= 1e-4);
+});
+
 Deno.test(
   "forward() with subgroup (and with workgroup) reductions matches HF",
   opts,

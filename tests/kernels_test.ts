@@ -173,6 +173,83 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "flash attention() matches the reference on odd shapes, huge and all-equal scores",
+  opts,
+  async () => {
+    const gpu = await testGpu();
+    const r = rng(42);
+    const flash = (qkv: Float32Array, B: number, T: number, D: number, H: number, s?: number) =>
+      attention(Tensor.from(gpu, qkv, [B, T, 3 * D]), { heads: H, scale: s, variant: "flash" })
+        .read();
+    // random shapes: T not a multiple of the 64-query block or of the key tile, several blocks
+    let n = 0;
+    for (const T of [1, 2, 17, 64, 65, 130, 300]) {
+      for (const dh of [16, 32, 64, ...(T === 130 ? [80, 128] : [])]) {
+        const B = 1 + Math.floor(r() * 3), H = 1 + Math.floor(r() * 4), D = H * dh;
+        const qkv = randn(B * T * 3 * D, 1000 + n++, 2);
+        const ref = attentionRef(qkv, B, T, D, H);
+        const d = maxAbsDiff(await flash(qkv, B, T, D, H), ref.z);
+        assert(d < 1e-5, `B=${B} T=${T} dh=${dh} H=${H}: ${d}`);
+      }
+    }
+    // huge scores (logits ~1e3, gaps >= 32 between distinct ones): integer q and k and a
+    // power-of-two scale, so ties are exact; the running max jumps by ~1e3 and exp(m_old - m_new) underflows to 0 without NaN
+    {
+      const [B, T, H, dh] = [2, 150, 2, 16], D = H * dh;
+      const qkv = randn(B * T * 3 * D, 7);
+      for (let k = 0; k < qkv.length; k++) {
+        if (k % (3 * D) < 2 * D) qkv[k] = Math.round(qkv[k] * 2.49);
+      }
+      const ref = attentionRef(qkv, B, T, D, H, 32);
+      const z = await flash(qkv, B, T, D, H, 32);
+      assert(z.every(Number.isFinite));
+      const d = maxAbsDiff(z, ref.z);
+      assert(d < 1e-5, `huge scores: ${d}`);
+      const big = new Float32Array(B * T * 3 * D).fill(1e3); // all-equal logits of 1.6e7
+      assert((await flash(big, B, T, D, H)).every((v) => Math.abs(v - 1e3) < 1e-3));
+    }
+    // all-equal scores (q = 0): z_i is the mean of v_0 .. v_i
+    {
+      const [B, T, H, dh] = [1, 200, 3, 32], D = H * dh;
+      const qkv = randn(B * T * 3 * D, 9);
+      for (let k = 0; k < qkv.length; k++) if (k % (3 * D) < D) qkv[k] = 0;
+      const d = maxAbsDiff(await flash(qkv, B, T, D, H), attentionRef(qkv, B, T, D, H).z);
+      assert(d < 1e-5, `all-equal scores: ${d}`);
+    }
+  },
+);
+
+Deno.test(
+  "attention() picks the flash kernel only when no pattern is asked for",
+  opts,
+  async () => {
+    const base = await testGpu();
+    if (!base.caps.timestamps) return; // kernel names come from the profiler
+    const kernelOf = async (gpu: Gpu, T: number, pattern: boolean, dh = 16) => {
+      const qkv = Tensor.from(gpu, randn(T * 3 * 2 * dh, 5), [1, T, 3 * 2 * dh]);
+      const p = pattern ? Tensor.empty(gpu, [1, 2, T, T]) : undefined;
+      gpu.startProfile();
+      attention(qkv, { heads: 2, pattern: p });
+      const [t] = await gpu.stopProfile();
+      return t.name;
+    };
+    const hw = new Gpu(base.device, { ...base.caps, isFallbackAdapter: false });
+    const sw = new Gpu(base.device, { ...base.caps, isFallbackAdapter: true });
+    assertEquals(await kernelOf(hw, 64, false), "attention_flash");
+    assertEquals(await kernelOf(hw, 63, false), "attention");
+    assertEquals(await kernelOf(hw, 64, true), "attention");
+    assertEquals(await kernelOf(sw, 3, false), "attention_flash"); // CPU adapters: always flash
+    assertEquals(await kernelOf(hw, 64, false, 6), "attention"); // head size not a multiple of 4
+    sw.attentionVariant = "row";
+    assertEquals(await kernelOf(sw, 64, false), "attention");
+    sw.attentionVariant = "flash";
+    assertEquals(await kernelOf(sw, 3, true), "attention"); // a pattern always needs the row kernel
+    hw.attentionVariant = "row";
+    assertEquals(await kernelOf(hw, 128, false), "attention");
+  },
+);
+
 /**
  * logSoftmax() (log-probabilities and probabilities) and tokenStats() of R x V logits against a
  * float64 reference.

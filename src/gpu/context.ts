@@ -112,6 +112,11 @@ export class Gpu {
    * shape; see `matmul()`): for tests and benchmarks of a variant.
    */
   matmulVariant: "simple" | "tiled" | "auto" = "auto";
+  /**
+   * Force an attention kernel variant for every launch on this context ("auto" picks per adapter
+   * and shape; see `attention()`): for tests and benchmarks of a variant.
+   */
+  attentionVariant: "row" | "flash" | "auto" = "auto";
   #pipelines = new Map<string, GPUComputePipeline>();
   #ops: Op[] = [];
   #retired: GPUBuffer[] = [];

@@ -6,6 +6,7 @@
 import type { Kernel } from "../gpu/context.ts";
 import addSrc from "../../kernels/add.wgsl" with { type: "text" };
 import attentionSrc from "../../kernels/attention.wgsl" with { type: "text" };
+import attentionFlashSrc from "../../kernels/attention_flash.wgsl" with { type: "text" };
 import elementwiseSrc from "../../kernels/elementwise.wgsl" with { type: "text" };
 import gatherSrc from "../../kernels/gather.wgsl" with { type: "text" };
 import interveneSrc from "../../kernels/intervene.wgsl" with { type: "text" };
@@ -30,6 +31,11 @@ export const KERNELS = {
   matmulTiledTransB: { name: "matmul_tiled_nt", code: matmulTiledSrc, constants: { TRANS_B: 1 } },
   attend: { name: "attention", code: attentionSrc, entryPoint: "attend" },
   zFromPattern: { name: "attention_z", code: attentionSrc, entryPoint: "z_from_pattern" },
+  /**
+   * Flash-style attention, z only (no pattern): 64 queries per workgroup, K/V tiles in workgroup
+   * memory, online softmax. Set the pipeline constants DH4 (head size / 4) and BK (keys per tile).
+   */
+  attendFlash: { name: "attention_flash", code: attentionFlashSrc, entryPoint: "attend_flash" },
   embed: { name: "embed", code: gatherSrc, entryPoint: "embed" },
   gatherPositions: { name: "gather_positions", code: gatherSrc, entryPoint: "positions" },
   columns: { name: "columns", code: gatherSrc, entryPoint: "columns" },

@@ -237,6 +237,15 @@ export interface AttentionOptions {
   pattern?: Tensor;
   /** Output z [B, T, D]. */
   out?: Tensor;
+  /**
+   * Kernel variant: "row" (one workgroup per query row, scores in workgroup memory: the only one
+   * that writes a pattern), "flash" (64 queries per workgroup, K/V tiles in workgroup memory,
+   * online softmax, no T x T pattern: z only), or "auto" (default, when no pattern is asked
+   * for: flash on CPU adapters such as lavapipe, and on hardware adapters for T >= 64). Flash needs a head size that is a multiple of 4
+   * and at most 128; otherwise, and whenever a pattern is asked for, the row kernel runs.
+   * Default: the context's `attentionVariant`.
+   */
+  variant?: "row" | "flash" | "auto";
 }
 
 /**
@@ -264,10 +273,31 @@ export function attention(qkv: Tensor, options: AttentionOptions): Tensor {
       `Pattern has shape "${fmt(options.pattern.shape)}", expected [B, H, T, T]`,
     );
   }
+  const scaleQK = options.scale ?? 1 / Math.sqrt(dh);
+  const variant = options.variant ?? qkv.gpu.attentionVariant;
+  // Rule: on CPU adapters (lavapipe) flash always (measured 2.2-3.7x faster at every shape,
+  // docs/benchmarks.md); on hardware adapters from T >= 64, one full query block (untuned until
+  // measured on a GPU: below that the row kernel keeps more workgroups in flight).
+  const flash = !options.pattern && dh % 4 === 0 && dh <= 128 &&
+    (variant === "flash" ||
+      (variant === "auto" && (qkv.gpu.caps.isFallbackAdapter || T >= 64)));
+  if (flash) {
+    const dh4 = dh / 4;
+    qkv.gpu.dispatch({
+      // BK keys per tile: K and V tiles of 512 vec4 each (16 KiB), at most 64 keys
+      kernel: { ...KERNELS.attendFlash, constants: { DH4: dh4, BK: Math.min(64, 512 / dh4 | 0) } },
+      params: params(T, H, dh, D, { f: scaleQK }, 0),
+      buffers: [qkv.range, z.range],
+      workgroups: [Math.ceil(T / 64), H, B],
+      flops: 2 * B * H * T * T * dh,
+      bytes: 4 * (B * T * 3 * D + B * T * D),
+    });
+    return z;
+  }
   const pattern = options.pattern ?? z;
   qkv.gpu.dispatch({
     kernel: KERNELS.attend,
-    params: params(T, H, dh, D, { f: options.scale ?? 1 / Math.sqrt(dh) }, options.pattern ? 1 : 0),
+    params: params(T, H, dh, D, { f: scaleQK }, options.pattern ? 1 : 0),
     buffers: [qkv.range, pattern.range, z.range],
     workgroups: [T, H, B],
     flops: 2 * B * H * T * T * dh,
