@@ -94,7 +94,8 @@ Deno.test("profile: per-kernel times of the shipped model as JSON", opts, async 
     assertEquals([p.schema, p.version], ["laminar.profile", 1]);
     assertEquals(p.input.tokens, 16);
     const names = p.kernels.map((k: { name: string }) => k.name);
-    for (const k of ["matmul", "attention"]) assert(names.includes(k), names);
+    assert(names.includes("matmul"), names);
+    assert(names.some((n: string) => n.startsWith("attention")), names);
     // layer_norm or its subgroup variant layer_norm_sg, whichever the adapter gets.
     assert(names.some((n: string) => n.startsWith("layer_norm")), names);
     const share = p.kernels.reduce((s: number, k: { share: number }) => s + k.share, 0);

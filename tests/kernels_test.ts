@@ -2,7 +2,8 @@
 // extreme values. Tolerances: float32 accumulation over K terms of magnitude ~1 gives errors of
 // order K * 2^-24 relative; 1e-4 absolute covers K <= 4096 at these magnitudes.
 import { assert, assertEquals, assertThrows } from "./helpers/assert.ts";
-import { Gpu } from "../src/gpu/context.ts";
+import { type Dispatch, Gpu } from "../src/gpu/context.ts";
+import { KERNELS } from "../src/tensor/kernels.ts";
 import { InvalidArgumentError } from "../src/errors.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
 import {
@@ -74,6 +75,89 @@ Deno.test("matmul() writes a column block of a wider output", opts, async () => 
     }
   }
 });
+
+// The two kernels matmul() uses on CPU adapters, each forced through the capabilities (so this
+// runs on any device): matmul_subgroup.wgsl (K % 4 == 0, and N % 4 == 0 for [K, N] weights;
+// 32 x 64 workgroup tiles) and matmul.wgsl (scalar loads) for every other shape. Shapes sit on the
+// boundaries of the fast path's tiles and conditions; the kernel launched is checked too (both
+// report the name "matmul" to profiles).
+Deno.test(
+  "matmul() on CPU adapters: vec4/subgroup fast path and scalar fallback",
+  opts,
+  async () => {
+    const base = await testGpu();
+    const contexts: [string, Gpu][] = [
+      ["scalar", new Gpu(base.device, { ...base.caps, isFallbackAdapter: true, subgroups: false })],
+    ];
+    if (base.caps.subgroups && base.caps.subgroupMinSize >= 8) {
+      contexts.push(["subgroup", new Gpu(base.device, { ...base.caps, isFallbackAdapter: true })]);
+    } else console.warn(`no subgroups of 8+ on ${base.caps.description}: fast path not tested`);
+    // [M, K, N, transposeW]
+    const cases: [number, number, number, boolean][] = [
+      [1, 1, 1, false], // tiny, scalar
+      [1, 1, 1, true],
+      [1, 4, 4, false], // tiny, fast
+      [1, 4, 1, true],
+      [3, 5, 8, false], // K % 4 != 0
+      [33, 7, 65, true],
+      [9, 3, 64, false],
+      [31, 8, 60, false], // one row tile, partial
+      [32, 12, 64, false], // exactly one 32 x 64 tile
+      [33, 16, 68, false], // one row / 4 columns past a tile
+      [65, 100, 132, false],
+      [8, 8, 67, false], // N % 4 != 0 with [K, N] weights: scalar
+      [32, 8, 63, true], // [N, K] weights: any N
+      [33, 4, 65, true],
+      [64, 64, 129, true],
+      [70, 768, 5, true],
+    ];
+    const launched: Dispatch[] = [];
+    for (const [name, gpu] of contexts) {
+      const dispatch = gpu.dispatch.bind(gpu);
+      gpu.dispatch = (d) => (launched.push(d), dispatch(d));
+      for (const [i, [M, K, N, transposeW]] of cases.entries()) {
+        const x = randn(M * K, 40 + i), w = randn(K * N, 60 + i), b = randn(N, 80 + i);
+        const gel = i % 2 === 0;
+        const y = matmul(
+          Tensor.from(gpu, x, [M, K]),
+          Tensor.from(gpu, w, transposeW ? [N, K] : [K, N]),
+          { bias: Tensor.from(gpu, b), gelu: gel, transposeW },
+        );
+        const got = await y.read();
+        const want = matmulRef(x, w, M, K, N, { bias: b, gelu: gel, transposeW });
+        const d = maxAbsDiff(got, want);
+        const at = `${name} M=${M} K=${K} N=${N}${transposeW ? " (B^T)" : ""}`;
+        assert(d < 1e-4, `${at}: max diff ${d}`);
+        const fast = name === "subgroup" && K % 4 === 0 && (transposeW || N % 4 === 0);
+        const kernel = fast
+          ? (transposeW ? KERNELS.matmulSubgroupTransB : KERNELS.matmulSubgroup)
+          : (transposeW ? KERNELS.matmulTransB : KERNELS.matmul);
+        assertEquals(launched.splice(0).map((d) => d.kernel), [kernel], at);
+      }
+      // a column block of a wider output, through the fast path where there is one
+      for (const transposeW of [false, true]) {
+        const M = 33, K = 8, N = 8, ldc = 21, col = 11;
+        const x = randn(M * K, 3), w = randn(N * K, 4);
+        const out = Tensor.from(gpu, new Float32Array(M * ldc), [M, ldc]);
+        matmul(Tensor.from(gpu, x, [M, K]), Tensor.from(gpu, w, transposeW ? [N, K] : [K, N]), {
+          transposeW,
+          out,
+          outRowStride: ldc,
+          outColumn: col,
+        });
+        launched.length = 0;
+        const got = await out.read();
+        const want = matmulRef(x, w, M, K, N, { transposeW });
+        for (let m = 0; m < M; m++) {
+          for (let c = 0; c < ldc; c++) {
+            const v = c >= col && c < col + N ? want[m * N + c - col] : 0;
+            assert(Math.abs(got[m * ldc + c] - v) < 1e-5, `${name} column block at ${m}, ${c}`);
+          }
+        }
+      }
+    }
+  },
+);
 
 // Every reduction kernel (layer norm, log-softmax, token stats) under both variants, each on its
 // own context with a 3-workgroup dispatch limit: rows spread over a 2-D grid with inactive

@@ -168,7 +168,8 @@ Deno.test("viz server: API, SSE, queue, security over HTTP", opts, async (t) => 
       assertEquals(r.body.input, { batch: 1, tokens: 16, logits: "none", hiddenStates: true });
       const kernels: Kernel[] = r.body.kernels;
       const names = kernels.map((k) => k.name);
-      for (const k of ["matmul", "attention", "embed"]) assert(names.includes(k), String(names));
+      for (const k of ["matmul", "embed"]) assert(names.includes(k), String(names));
+      assert(names.some((n) => n.startsWith("attention")), String(names));
       assertEquals(kernels.find((k) => k.name === "matmul")!.count, 4 * 6);
       const share = kernels.reduce((a, k) => a + k.share, 0);
       assert(Math.abs(share - 1) < 1e-6, `shares sum to ${share}`);

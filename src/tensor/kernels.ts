@@ -14,6 +14,7 @@ import layernormSrc from "../../kernels/layernorm.wgsl" with { type: "text" };
 import layernormSgSrc from "../../kernels/layernorm_sg.wgsl" with { type: "text" };
 import matmulSrc from "../../kernels/matmul.wgsl" with { type: "text" };
 import matmulTiledSrc from "../../kernels/matmul_tiled.wgsl" with { type: "text" };
+import matmulSubgroupSrc from "../../kernels/matmul_subgroup.wgsl" with { type: "text" };
 import softmaxSrc from "../../kernels/softmax.wgsl" with { type: "text" };
 import softmaxSgSrc from "../../kernels/softmax_sg.wgsl" with { type: "text" };
 
@@ -29,6 +30,24 @@ export const KERNELS = {
   matmulTransB: { name: "matmul_nt", code: matmulSrc, constants: { TRANS_B: 1 } },
   matmulTiled: { name: "matmul_tiled", code: matmulTiledSrc, constants: { TRANS_B: 0 } },
   matmulTiledTransB: { name: "matmul_tiled_nt", code: matmulTiledSrc, constants: { TRANS_B: 1 } },
+  /**
+   * CPU-adapter variant of `matmul` (vec4 loads, subgroup broadcasts; K % 4 == 0, N % 4 == 0).
+   * Same name as `matmul`, so profiles count one "matmul" per launch whichever kernel ran; its own
+   * entry point keeps the pipelines apart.
+   */
+  matmulSubgroup: {
+    name: "matmul",
+    code: matmulSubgroupSrc,
+    entryPoint: "matmul_subgroup",
+    constants: { TRANS_B: 0 },
+  },
+  /** CPU-adapter variant of `matmulTransB` (K % 4 == 0); named like it, see `matmulSubgroup`. */
+  matmulSubgroupTransB: {
+    name: "matmul_nt",
+    code: matmulSubgroupSrc,
+    entryPoint: "matmul_subgroup",
+    constants: { TRANS_B: 1 },
+  },
   attend: { name: "attention", code: attentionSrc, entryPoint: "attend" },
   zFromPattern: { name: "attention_z", code: attentionSrc, entryPoint: "z_from_pattern" },
   /**

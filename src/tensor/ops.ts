@@ -42,9 +42,11 @@ export interface MatmulOptions {
   /** First column of `out` written (default 0). */
   outColumn?: number;
   /**
-   * Kernel variant: "simple" (4x4 register tile, no workgroup memory: best on CPU adapters such
-   * as lavapipe), "tiled" (128x128 workgroup tile, 8x8 per thread: large GPUs), or "auto"
-   * (default: tiled on hardware adapters when the output spans at least 96 such tiles).
+   * Kernel variant: "simple" (no workgroup memory: on CPU adapters such as lavapipe a 32x4
+   * register tile per thread with A rows shared by subgroupBroadcast and vec4 loads when the
+   * shapes allow, else a 4x4 register tile), "tiled" (128x128 workgroup tile, 8x8 per thread:
+   * large GPUs), or "auto" (default: tiled on hardware adapters when the output spans at least 96
+   * such tiles, else simple).
    */
   variant?: "simple" | "tiled" | "auto";
 }
@@ -90,15 +92,27 @@ export function matmul(x: Tensor, w: Tensor, options: MatmulOptions = {}): Tenso
   const tiled = variant === "tiled" ||
     (variant === "auto" && !x.gpu.caps.isFallbackAdapter &&
       Math.ceil(M / 128) * Math.ceil(N / 128) >= 96);
-  const tile = tiled ? 128 : 32;
+  // CPU adapters (lavapipe): the non-tiled kernel becomes matmul_subgroup.wgsl (vec4 loads along
+  // K, rows of A shared by subgroupBroadcast: 5-10x faster there, docs/benchmarks.md) when the
+  // rows are whole vec4s (K % 4 == 0; N % 4 == 0 for [K, N] weights) and subgroups have at least
+  // 8 lanes; other shapes keep matmul.wgsl (scalar loads, any shape).
+  const caps = x.gpu.caps;
+  const cpu = !tiled && caps.isFallbackAdapter && caps.subgroups && caps.subgroupMinSize >= 8 &&
+    K % 4 === 0 && K > 0 && (options.transposeW || N % 4 === 0);
   const kernel = tiled
     ? (options.transposeW ? KERNELS.matmulTiledTransB : KERNELS.matmulTiled)
+    : cpu
+    ? (options.transposeW ? KERNELS.matmulSubgroupTransB : KERNELS.matmulSubgroup)
     : (options.transposeW ? KERNELS.matmulTransB : KERNELS.matmul);
+  const tile = tiled ? 128 : 32;
   x.gpu.dispatch({
     kernel,
     params: params(M, N, K, K, options.transposeW ? K : N, ldc, col, flags),
     buffers: [x.range, w.range, (options.bias ?? w).range, out.range],
-    workgroups: [Math.ceil(N / tile), Math.ceil(M / tile)],
+    // matmul_subgroup: 32 rows x 64 columns per workgroup, rows fastest
+    workgroups: cpu
+      ? [Math.ceil(M / 32), Math.ceil(N / 64)]
+      : [Math.ceil(N / tile), Math.ceil(M / tile)],
     flops: 2 * M * N * K,
     bytes: 4 * (M * K + K * N + M * N),
   });
