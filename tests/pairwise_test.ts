@@ -382,6 +382,105 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "cosine and covariance: the matmul path (CPU adapters) and the tile kernel agree with the CPU",
+  opts,
+  async () => {
+    // isFallbackAdapter picks the path: true → rows prepared on the GPU, then one matmul per
+    // layer (outputs at unaligned offsets go through a temporary and a copy; "upper" is masked
+    // after); false → kernels/pairwise_gram.wgsl. Shapes with N, M, D not multiples of 4 or of
+    // any tile, layers whose [N, N] blocks start at unaligned offsets, a caller's output at an
+    // unaligned offset, and (last context) layer chunks of a 32 KiB binding limit.
+    const base = await testGpu();
+    const ctx = (fallback: boolean, maxStorageBindingBytes = base.caps.maxStorageBindingBytes) =>
+      new GpuContext(base.device, {
+        ...base.caps,
+        isFallbackAdapter: fallback,
+        maxStorageBindingBytes,
+      });
+    const paths: [string, Gpu][] = [
+      ["matmul", ctx(true)],
+      ["tile", ctx(false)],
+      ["matmul, 32 KiB bindings", ctx(true, 32 * 1024)],
+    ];
+    const shapes = [[3, 7, 5, 33], [2, 13, 1, 2], [1, 37, 11, 130], [4, 2, 3, 9], [5, 35, 18, 67]];
+    for (const [path, gpu] of paths) {
+      for (const [L, N, M, D] of shapes) {
+        const label = `${path} [${L}, ${N}|${M}, ${D}]`;
+        const A = awkwardRows(L * N, D, L + N + D), B = randn(L * M * D, M + D, 2);
+        A.fill(0, D, 2 * D); // a zero row (layer 0, row 1): cosine 0
+        const a = Tensor.from(gpu, A, [L, N, D]), b = Tensor.from(gpu, B, [L, M, D]);
+        // A caller's output 3 elements into a buffer: every layer starts unaligned.
+        const big = Tensor.empty(gpu, [3 + L * N * N]);
+        const outAt = new Tensor(gpu, big.buffer, [L, N, N], "f32", 12);
+        const ts = [
+          pairwiseCosine(a),
+          pairwiseCosine(a, { triangle: "upper", out: outAt }),
+          pairwiseCovariance(a),
+          pairwiseCovariance(a, { triangle: "upper" }),
+          pairwiseCosine(a, { other: b }),
+          pairwiseCovariance(a, { other: b }),
+          ...(L > 1 ? [layerCosine(a, { token: N - 1 })] : []),
+        ];
+        const got = (await readRecorded(gpu, ts.map(recordedTensor))).map((v) =>
+          Float32Array.from(v)
+        );
+        for (let l = 0; l < L; l++) {
+          const ra = rowMatrix(A.subarray(l * N * D, (l + 1) * N * D), N, D);
+          const ab = A.slice(l * N * D, (l + 1) * N * D);
+          const both = new Float32Array((N + M) * D);
+          both.set(ab);
+          both.set(B.subarray(l * M * D, (l + 1) * M * D), N * D);
+          const cov = covarianceMatrix(rowMatrix(both, N + M, D)); // [N + M, N + M]
+          const cos = cosineMatrix(ra);
+          const crossCos = cosineMatrixAB(
+            ra,
+            rowMatrix(B.subarray(l * M * D, (l + 1) * M * D), M, D),
+          );
+          const K = N + M;
+          const covTol = (i: number, j: number, w: number) =>
+            1e-5 * Math.max(Math.abs(w), Math.sqrt(cov[i * K + i] * cov[j * K + j])) + 1e-7;
+          for (let i = 0; i < N; i++) {
+            for (let j = 0; j < N; j++) {
+              const o = l * N * N + i * N + j;
+              const w = cos[i * N + j];
+              const wc = cov[i * K + j];
+              assert(Math.abs(got[0][o] - w) <= 1e-5, `${label}: cos(${l}, ${i}, ${j})`);
+              const up = i < j ? w : 0;
+              assert(
+                i < j ? Math.abs(got[1][o] - up) <= 1e-5 : got[1][o] === 0,
+                `${label}: upper cos(${l}, ${i}, ${j}) ${got[1][o]} vs ${up}`,
+              );
+              assert(
+                Math.abs(got[2][o] - wc) <= covTol(i, j, wc),
+                `${label}: cov(${l}, ${i}, ${j})`,
+              );
+              assert(
+                i < j ? Math.abs(got[3][o] - wc) <= covTol(i, j, wc) : got[3][o] === 0,
+                `${label}: upper cov(${l}, ${i}, ${j})`,
+              );
+            }
+            for (let j = 0; j < M; j++) {
+              const o = l * N * M + i * M + j;
+              assert(Math.abs(got[4][o] - crossCos[i * M + j]) <= 1e-5, `${label}: A/B cos`);
+              const wc = cov[i * K + N + j];
+              assert(Math.abs(got[5][o] - wc) <= covTol(i, N + j, wc), `${label}: A/B cov`);
+            }
+          }
+        }
+        for (const t of [a, b, big, ...ts]) t.dispose();
+        if (L === 1) continue; // layerCosine needs 2 layers
+        const tok = new Float32Array(L * D);
+        for (let l = 0; l < L; l++) {
+          tok.set(A.subarray((l * N + N - 1) * D, (l * N + N) * D), l * D);
+        }
+        const lc = cosineMatrix(rowMatrix(tok, L, D));
+        for (let i = 0; i < L * L; i++) assert(Math.abs(got[6][i] - lc[i]) <= 1e-5, `${label}: lc`);
+      }
+    }
+  },
+);
+
 Deno.test("per-layer summaries reduced on the GPU match CPU summaries", opts, async () => {
   const gpu = await testGpu();
   const L = 2, N = 12, D = 48;

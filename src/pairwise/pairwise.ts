@@ -21,6 +21,7 @@
 import { type BufferRange, type Gpu, type Kernel, params } from "../gpu/context.ts";
 import { InvalidArgumentError, ShapeError } from "../errors.ts";
 import { grid } from "../tensor/kernels.ts";
+import { matmul } from "../tensor/ops.ts";
 import { type Shape, Tensor } from "../tensor/tensor.ts";
 import statsSrc from "../../kernels/pairwise_stats.wgsl" with { type: "text" };
 import micovSrc from "../../kernels/pairwise_micov.wgsl" with { type: "text" };
@@ -28,6 +29,8 @@ import gramSrc from "../../kernels/pairwise_gram.wgsl" with { type: "text" };
 import summarySrc from "../../kernels/pairwise_summary.wgsl" with { type: "text" };
 import edgesSrc from "../../kernels/pairwise_edges.wgsl" with { type: "text" };
 import momentsSrc from "../../kernels/pairwise_moments.wgsl" with { type: "text" };
+import rowsSrc from "../../kernels/pairwise_rows.wgsl" with { type: "text" };
+import maskSrc from "../../kernels/pairwise_mask.wgsl" with { type: "text" };
 
 /** Which pair statistic. `covariance` here is the outlier-free ddof-1 covariance of all D. */
 export type PairwiseMetric = "cosine" | "covariance" | "mi";
@@ -80,6 +83,8 @@ const GRAM: Kernel = { name: "pairwise_gram", code: gramSrc };
 const SUMMARY: Kernel = { name: "pairwise_summary", code: summarySrc };
 const EDGES: Kernel = { name: "pairwise_edges", code: edgesSrc };
 const MOMENTS: Kernel = { name: "pairwise_moments", code: momentsSrc };
+const ROWS: Kernel = { name: "pairwise_rows", code: rowsSrc };
+const MASK: Kernel = { name: "pairwise_mask", code: maskSrc };
 
 function micovKernel(bins: number): Kernel {
   const size = Math.ceil((bins * bins) / 64) * 64;
@@ -354,6 +359,138 @@ interface RecordedPairs {
   temps: Tensor[];
 }
 
+/**
+ * Whether cosine / covariance matrices are matrix products of prepared rows ({@linkcode matmul}:
+ * 30-45 GFLOP/s on lavapipe against ~0.9 for pairwise_gram.wgsl, docs/benchmarks.md) rather than
+ * the 16 x 16 tile kernel. CPU adapters only: hardware adapters keep the tile kernel (unmeasured
+ * there).
+ */
+function gramByMatmul(gpu: Gpu): boolean {
+  return gpu.caps.isFallbackAdapter;
+}
+
+/** Width of the prepared rows: D rounded up to whole vec4s (matmul's fast kernel needs K % 4 == 0). */
+function paddedWidth(d: number): number {
+  return Math.ceil(d / 4) * 4;
+}
+
+/** Elements per layer of prepared rows: `n` rows of `dp`, rounded up to an aligned binding offset. */
+function preparedLayer(gpu: Gpu, n: number, dp: number): number {
+  const align = (gpu.caps.storageOffsetAlignment || 256) / 4;
+  return Math.ceil((n * dp) / align) * align;
+}
+
+/**
+ * Rows for {@linkcode recordGramMatmul}: `[layers, n, dp]` at a layer stride of `ls` elements
+ * (cosine: row / norm, zero rows 0; covariance: (row - mean) / sqrt(D - 1)).
+ */
+function prepareRows(
+  metric: 0 | 1,
+  s: Stack,
+  stats: Tensor,
+): { t: Tensor; ls: number; dp: number } {
+  const gpu = s.t.gpu;
+  const dp = paddedWidth(s.d);
+  const ls = preparedLayer(gpu, s.n, dp);
+  const t = Tensor.empty(gpu, [s.layers * ls]);
+  const V = s.layers * s.n;
+  const [nx, ny] = grid(V, gpu.caps.maxWorkgroupsPerDimension);
+  gpu.dispatch({
+    kernel: ROWS,
+    params: params(
+      s.n,
+      s.layers,
+      s.d,
+      s.layerStride,
+      s.vecStride,
+      s.base,
+      dp,
+      ls,
+      metric,
+      nx,
+      { f: 1 / Math.sqrt(s.d - 1) },
+    ),
+    buffers: [s.range, stats.range, t.range],
+    workgroups: [nx, ny],
+    flops: 2 * V * s.d,
+    bytes: 4 * V * (s.d + dp),
+  });
+  return { t, ls, dp };
+}
+
+/**
+ * The matrices of one launch chunk as matrix products (CPU adapters): rows prepared on the GPU
+ * ({@linkcode prepareRows}), then per layer `matmul(P_a, P_b, transposeW)` straight into layer
+ * `l0 + l` of `out` when that starts at an aligned offset, else into a temporary copied there;
+ * `mode` 1 then zeroes the lower triangle and diagonal. Temporaries are pushed on `temps`.
+ */
+function recordGramMatmul(
+  metric: 0 | 1,
+  sA: Stack,
+  sB: Stack | null,
+  statsA: Tensor,
+  statsB: Tensor,
+  mode: number,
+  out: Tensor,
+  l0: number,
+  temps: Tensor[],
+): void {
+  const gpu = sA.t.gpu;
+  const c = sA.layers;
+  const n = sA.n, m = sB ? sB.n : sA.n;
+  const per = n * m;
+  const pa = prepareRows(metric, sA, statsA);
+  temps.push(pa.t);
+  let pb = pa;
+  if (sB) {
+    pb = prepareRows(metric, sB, statsB);
+    temps.push(pb.t);
+  }
+  const align = gpu.caps.storageOffsetAlignment || 256;
+  let tmp: Tensor | null = null;
+  for (let l = 0; l < c; l++) {
+    const x = new Tensor(gpu, pa.t.buffer, [n, pa.dp], "f32", pa.t.offset + l * pa.ls * 4);
+    const w = new Tensor(gpu, pb.t.buffer, [m, pb.dp], "f32", pb.t.offset + l * pb.ls * 4);
+    const at = out.offset + (l0 + l) * per * 4;
+    if (at % align === 0) {
+      matmul(x, w, { transposeW: true, out: new Tensor(gpu, out.buffer, [n, m], "f32", at) });
+    } else {
+      if (!tmp) {
+        tmp = Tensor.empty(gpu, [n, m]);
+        temps.push(tmp);
+      }
+      matmul(x, w, { transposeW: true, out: tmp });
+      gpu.copy(tmp.range, { buffer: out.buffer, offset: at, size: per * 4 });
+    }
+  }
+  if (mode === 1) {
+    const o = outLayers(out, per, l0, c);
+    const [nx, ny] = grid(Math.ceil((c * per) / 256), gpu.caps.maxWorkgroupsPerDimension);
+    gpu.dispatch({
+      kernel: MASK,
+      params: params(n, c, o.base, nx),
+      buffers: [o.range],
+      workgroups: [nx, ny],
+      bytes: 2 * c * per,
+    });
+  }
+}
+
+/**
+ * Layers per launch chunk: {@linkcode layersPerLaunch}, and on the matmul path also few enough
+ * that the prepared rows of a chunk fit one binding.
+ */
+function gramLayersPerLaunch(A: Stack, B: Stack, per: number): number {
+  const step = layersPerLaunch(A, B, per);
+  const gpu = A.t.gpu;
+  if (!gramByMatmul(gpu)) return step;
+  const layer = 4 * Math.max(
+    preparedLayer(gpu, A.n, paddedWidth(A.d)),
+    preparedLayer(gpu, B.n, paddedWidth(B.d)),
+  );
+  return Math.max(1, Math.min(step, Math.floor(gpu.caps.maxStorageBindingBytes / layer)));
+}
+
 function recordGram(
   metric: 0 | 1,
   a: Tensor,
@@ -364,7 +501,8 @@ function recordGram(
   const gpu = a.gpu;
   const out = outTensor(gpu, options.out, shape, "Output");
   const per = A.n * B.n;
-  const step = layersPerLaunch(A, B, per);
+  const step = gramLayersPerLaunch(A, B, per);
+  const byMatmul = gramByMatmul(gpu);
   const temps: Tensor[] = [];
   let flag = bad;
   for (let l0 = 0; l0 < A.layers; l0 += step) {
@@ -376,6 +514,20 @@ function recordGram(
     const sb = options.other ? recordStats(sB, 0, flag) : sa;
     temps.push(sa.stats);
     if (options.other) temps.push(sb.stats);
+    if (byMatmul) {
+      recordGramMatmul(
+        metric,
+        sA,
+        options.other ? sB : null,
+        sa.stats,
+        sb.stats,
+        mode,
+        out,
+        l0,
+        temps,
+      );
+      continue;
+    }
     const o = outLayers(out, per, l0, c);
     const tx = Math.ceil(B.n / 16), ty = Math.ceil(A.n / 16);
     gpu.dispatch({
@@ -495,6 +647,12 @@ export function layerCosine(h: Tensor, options: { token?: number; out?: Tensor }
     range,
   };
   const st = recordStats(s, 0);
+  if (gramByMatmul(gpu)) {
+    const temps: Tensor[] = [st.stats];
+    recordGramMatmul(0, s, null, st.stats, st.stats, 2, out, 0, temps);
+    for (const t of temps) t.dispose();
+    return out;
+  }
   const o = outLayers(out, L * L, 0, 1);
   gpu.dispatch({
     kernel: GRAM,
