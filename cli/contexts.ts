@@ -9,12 +9,11 @@ import {
   COMMON_HELP,
   COMMON_OPTIONS,
   emitJson,
-  loadModel,
   num,
   parse,
   useColor,
 } from "./common.ts";
-import { BOOK_HELP, loadBookForCli, rangeOption, stageProgress } from "./punctuation.ts";
+import { BOOK_HELP, rangeOption, startBookRun } from "./book_commands.ts";
 import { InvalidArgumentError } from "../src/errors.ts";
 import { writeSafetensors } from "../src/io/safetensors.ts";
 import { linspace } from "../src/stats/histogram.ts";
@@ -181,26 +180,15 @@ export const command: CliCommand = {
       max: 1024,
     });
     const save = values["save-matrices"];
-    if (save !== undefined && !save.endsWith(".safetensors")) {
-      throw new InvalidArgumentError(
-        `Option --save-matrices needs a .safetensors file name, got "${save}"`,
-        "For example --save-matrices contexts.safetensors",
-      );
-    }
-    const onProgress = stageProgress();
-    const book = await loadBookForCli(values.book, {
+    const { model, book, onProgress } = await startBookRun({
+      book: values.book,
+      model: values.model,
       offline: values.offline,
       keepHeader: values["keep-gutenberg-header"],
-    }, onProgress);
-    onProgress("loading the model", 0, 1);
-    const model = await loadModel(values.model, values.offline);
-    onProgress("loading the model", 1, 1);
-    if (layer !== undefined && layer > model.config.nLayer) {
-      throw new InvalidArgumentError(
-        `Option --layer must be at most ${model.config.nLayer} for this model, got "${layer}"`,
-        `Hidden-state layers are 0 (embeddings) to ${model.config.nLayer} (after ln_f)`,
-      );
-    }
+      save,
+      saveExample: "contexts.safetensors",
+      layer,
+    });
     let matrix: { layer: number; n: number; values: Float32Array } | null = null;
     const result = await contexts(model, book.text, {
       targets,

