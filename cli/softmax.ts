@@ -19,8 +19,11 @@ import {
 } from "./common.ts";
 import { bold, dim, fixed, fmt, quoteToken, table } from "./render_tokens.ts";
 import { InvalidArgumentError } from "../src/errors.ts";
+import { pearson } from "../src/stats/mod.ts";
 import {
   OVERFLOW_MAX,
+  SCATTER_SIZE,
+  SCATTER_TOP,
   SEED_TEMPERATURES,
   SOFTMAX_DEFAULT_TEXT,
   softmaxAnalysis,
@@ -40,7 +43,9 @@ The model's next-token distribution at the end of a prompt (seed 002):
     the stable softmax gives the same answer in every case;
   - with --compare-model, a second model's logits for the same prompt: Pearson correlation
     of the logits and of the probabilities, top-k overlap (the seed compares gpt2 with
-    gpt2-large: --model gpt2 --compare-model gpt2-large).
+    gpt2-large: --model gpt2 --compare-model gpt2-large), over the whole vocabulary, and both
+    models' logits and probabilities at a sample of token ids for a scatter plot (in the JSON;
+    the viz softmax page draws it).
 The logits come from one forward pass on the GPU; the softmax arithmetic is float64 on the CPU.
 
 Options:
@@ -50,6 +55,8 @@ Options:
   --temperatures <list>  comma-separated temperatures > 0 (default ${SEED_TEMPERATURES.join(",")},
                          the seed's)
   --compare-model <m>    a second model with the GPT-2 vocabulary (same forms as --model)
+  --scatter-size <n>     token ids in the comparison's scatter sample, JSON only (default
+                         ${SCATTER_SIZE}: both models' top-${SCATTER_TOP} plus ids spread evenly; 0: none)
 
 ${COMMON_HELP}
 
@@ -57,7 +64,8 @@ JSON (schema "laminar.softmax", version 1): tokens, logits {min, max, mean, std,
 histogram}, probSum, top {ids, texts, logits} [k], temperatures [{temperature, probs [k],
 topMass, entropy, entropyBits}], stability [{name, offset, min, max, expInf, expZero, expSum,
 nan, probSum, maxAbsDiff}], toy {z, manual, library, sum}, compare (null or {model, logits,
-top, probs, pearsonLogits, pearsonProbs, topOverlap, sameTop1}).`;
+top, probs, pearsonLogits, pearsonProbs, topOverlap, sameTop1, scatter (null or {top, union,
+ids, a, b, pa, pb} [n])}).`;
 
 function parseTemperatures(value: string | undefined): number[] | undefined {
   if (value === undefined) return undefined;
@@ -70,6 +78,13 @@ function parseTemperatures(value: string | undefined): number[] | undefined {
     );
   }
   return out;
+}
+
+/** Pearson r of the sample's values (null when undefined: fewer than 2 values or no spread). */
+function pearsonOf(a: number[], b: number[]): number | null {
+  if (a.length < 2) return null;
+  const r = pearson(a, b);
+  return Number.isFinite(r) ? r : null;
 }
 
 function shortName(source: string): string {
@@ -171,6 +186,20 @@ export function renderSoftmax(r: SoftmaxResult, color = false): string {
         c.top.texts.map((t, i) => `${quoteToken(t)} ${(100 * c.probs[i]).toFixed(1)}%`).join(", ")
       }`,
     );
+    const s = c.scatter;
+    lines.push(
+      dim(
+        `r is over all ${r.model.vocabSize} token ids. ` +
+          (s
+            ? `Scatter sample in the JSON (compare.scatter): ${s.ids.length} ids = the union of ` +
+              `both top-${s.top} (${s.union}) + ${s.ids.length - s.union} spread evenly; ` +
+              `r over the sample: logits ${fmt(pearsonOf(s.a, s.b), 4)}, probabilities ${
+                fmt(pearsonOf(s.pa, s.pb), 4)
+              }.`
+            : "No scatter sample (--scatter-size 0)."),
+        color,
+      ),
+    );
   }
   return lines.join("\n");
 }
@@ -188,12 +217,17 @@ export const command: CliCommand = {
       k: { type: "string" },
       temperatures: { type: "string" },
       "compare-model": { type: "string" },
+      "scatter-size": { type: "string" },
     });
     if (values.text !== undefined && values.file !== undefined) {
       throw new InvalidArgumentError("Give either --text or --file, not both", "See --help");
     }
     const k = num(values.k, "k", 10, { integer: true, min: 1 });
     const temperatures = parseTemperatures(values.temperatures);
+    const scatterSize = num(values["scatter-size"], "scatter-size", SCATTER_SIZE, {
+      integer: true,
+      min: 0,
+    });
     const text = values.text === undefined && values.file === undefined
       ? SOFTMAX_DEFAULT_TEXT
       : await readText(values);
@@ -203,7 +237,12 @@ export const command: CliCommand = {
       ? undefined
       : await loadModel(values["compare-model"], values.offline);
     progress("running the model…");
-    const result = await softmaxAnalysis(model, text, { k, temperatures, compareModel });
+    const result = await softmaxAnalysis(model, text, {
+      k,
+      temperatures,
+      compareModel,
+      scatterSize,
+    });
     progressDone();
     if (values.json || values.out) await emitJson(result, values);
     if (values.json) return 0;

@@ -1,13 +1,24 @@
 // softmax (seed 002) on the shipped model: top-10 against the HF golden top10_ids/top10_p
 // (tolerance 1e-5: probabilities of float32 logits that agree to ~1e-5), temperature and entropy
 // against src/stats on the same logits, the float32 overflow demonstration against the
-// naiveSoftmax reference, the model comparison (the shipped model against itself: r = 1).
-import { assert, assertClose, assertEquals, assertRejects } from "./helpers/assert.ts";
+// naiveSoftmax reference, the model comparison (the shipped model against itself: r = 1) and its
+// scatter sample (shapes, the union of both top-200, determinism, self-comparison identities; a
+// second logit row made from the shipped one where two different rows are needed).
+import {
+  assert,
+  assertClose,
+  assertEquals,
+  assertRejects,
+  assertThrows,
+} from "./helpers/assert.ts";
 import { maxAbsDiff, testGpu } from "./helpers/gpu.ts";
 import { Gpt2Model } from "../src/model/gpt2.ts";
 import {
   F32_EXP_OVERFLOW,
   OVERFLOW_MAX,
+  SCATTER_SIZE,
+  SCATTER_TOP,
+  scatterSample,
   SOFTMAX_DEFAULT_TEXT,
   softmaxAnalysis,
   stabilityCase,
@@ -55,7 +66,13 @@ Deno.test("softmaxAnalysis() temperatures and entropies match src/stats", opts, 
   const logits = await lastLogits(m, SOFTMAX_DEFAULT_TEXT);
   const temperatures = [0.3, 0.5, 1, 1.5, 4];
   const r = await softmaxAnalysis(m, SOFTMAX_DEFAULT_TEXT, { k: 25, temperatures });
-  assertEquals(r.options, { k: 25, temperatures, compareModel: null, bins: 50 });
+  assertEquals(r.options, {
+    k: 25,
+    temperatures,
+    compareModel: null,
+    bins: 50,
+    scatterSize: SCATTER_SIZE,
+  });
   const ref = topK(logits, 25);
   assertEquals(r.top.ids, Array.from(ref.indices));
   assertEquals(r.top.texts, r.top.ids.map((id) => gpt2Tokenizer().tokenText(id)));
@@ -160,6 +177,84 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "softmaxAnalysis() scatter sample: shapes, top ids, determinism, self-comparison",
+  opts,
+  async () => {
+    const m = await model();
+    const text = "A plethora of platypuses.";
+    const logits = await lastLogits(m, text);
+    const V = logits.length;
+    const p = softmax(logits);
+    const r = await softmaxAnalysis(m, text, { compareModel: m });
+    const s = r.compare!.scatter!;
+    assertEquals(r.options.scatterSize, SCATTER_SIZE);
+    assertEquals(SCATTER_SIZE, 2000);
+    // Shapes: 2000 distinct ids in range, one value per id in every array.
+    assertEquals(s.ids.length, 2000);
+    for (const a of [s.a, s.b, s.pa, s.pb]) assertEquals(a.length, s.ids.length);
+    assertEquals(new Set(s.ids).size, s.ids.length);
+    assert(s.ids.every((id) => Number.isInteger(id) && id >= 0 && id < V));
+    // The union of the two (equal) top-200 comes first, in rank order; the rest ascending.
+    assertEquals(s.top, SCATTER_TOP);
+    assertEquals(s.union, SCATTER_TOP);
+    assertEquals(s.ids.slice(0, s.union), Array.from(topK(logits, SCATTER_TOP).indices));
+    const rest = s.ids.slice(s.union);
+    for (let i = 1; i < rest.length; i++) assert(rest[i] > rest[i - 1]);
+    // Spread over the whole vocabulary, not bunched at one end.
+    assert(rest[0] < V / 100 && rest[rest.length - 1] > V - V / 100, `${rest[0]}..${rest.at(-1)}`);
+    // The values are the model's logits (exact as float32) and probabilities (9 digits).
+    s.ids.forEach((id, i) => {
+      assertEquals(Math.fround(s.a[i]), logits[id]);
+      assertClose(s.pa[i], p[id], 5e-9 * p[id]);
+    });
+    // Self-comparison: both sides identical, r = 1 over all V.
+    assertEquals(s.b, s.a);
+    assertEquals(s.pb, s.pa);
+    assertClose(r.compare!.pearsonLogits!, 1, 1e-12);
+    // Deterministic: a second run gives the same sample.
+    const again = await softmaxAnalysis(m, text, { compareModel: m, k: 3 });
+    assertEquals(again.compare!.scatter, s);
+    // Size 0 disables it; a size above V takes every id; a bad size is rejected.
+    const none = await softmaxAnalysis(m, text, { compareModel: m, scatterSize: 0 });
+    assertEquals(none.compare!.scatter, null);
+    assertEquals(none.options.scatterSize, 0);
+    const small = await softmaxAnalysis(m, text, { compareModel: m, scatterSize: 50 });
+    assertEquals([small.compare!.scatter!.ids.length, small.compare!.scatter!.top], [50, 25]);
+    for (const bad of [-1, 2.5, NaN]) {
+      await assertRejects(
+        () => softmaxAnalysis(m, text, { compareModel: m, scatterSize: bad }),
+        InvalidArgumentError,
+        "Scatter size",
+      );
+    }
+    // Two different rows: the shipped logits against a deterministic permutation of them (id i
+    // takes id (i * 7919) mod V's logit: 7919 is prime, V = 50257 is not a multiple of it).
+    const other = Float32Array.from(logits, (_, i) => logits[(i * 7919) % V]);
+    const t = scatterSample(logits, other, 2000)!;
+    assertEquals(t.ids.length, 2000);
+    assertEquals(new Set(t.ids).size, 2000);
+    const head = new Set(t.ids.slice(0, t.union));
+    const topA = Array.from(topK(logits, SCATTER_TOP).indices);
+    const topB = Array.from(topK(other, SCATTER_TOP).indices);
+    assertEquals(head.size, new Set([...topA, ...topB]).size);
+    assert(t.union > SCATTER_TOP, `${t.union}`);
+    assert([...topA, ...topB].every((id) => head.has(id)));
+    t.ids.forEach((id, i) => {
+      assertEquals(Math.fround(t.a[i]), logits[id]);
+      assertEquals(Math.fround(t.b[i]), other[id]);
+    });
+    assertEquals(scatterSample(logits, other, 2000), t);
+    // Tiny rows: everything when the size exceeds V; null for 0; rows must match.
+    const all = scatterSample([0, 3, 1, 2], [1, 0, 3, 2], 10)!;
+    assertEquals(all.ids, [1, 3, 2, 0]);
+    assertEquals([all.top, all.union], [2, 3]);
+    assertEquals(scatterSample([0, 3, 1, 2], [1, 0, 3, 2], 2)!.ids, [1, 2]);
+    assertEquals(scatterSample([1, 2], [2, 1], 0), null);
+    assertThrows(() => scatterSample([1, 2], [1, 2, 3], 2), InvalidArgumentError);
+  },
+);
+
 Deno.test("softmaxAnalysis() rejects bad input with typed errors", opts, async () => {
   const m = await model();
   const V = m.config.vocabSize;
@@ -201,8 +296,17 @@ Deno.test("softmax CLI writes the JSON result and reports bad input", opts, asyn
     assertEquals(j.top.ids, [12, 11, 13, 286, 290]); // golden top10_ids of the seed prompt
     assertEquals(j.temperatures.map((t: { temperature: number }) => t.temperature), [0.5, 1, 2]);
     assertEquals(j.compare.topOverlap, 5);
+    assertEquals(j.options.scatterSize, SCATTER_SIZE);
+    assertEquals(j.compare.scatter.ids.length, SCATTER_SIZE);
+    assertEquals(j.compare.scatter.a, j.compare.scatter.b);
     assertEquals(j.stability.length, 4);
     assertEquals(j.stability[3].maxAbsDiff, null); // NaN/inf become null in the JSON
+
+    const out0 = `${dir}/s0.json`;
+    assertEquals(await command.run([...args, "--scatter-size", "0", "--out", out0]), 0);
+    const j0 = JSON.parse(await Deno.readTextFile(out0));
+    assertEquals([j0.options.scatterSize, j0.compare.scatter], [0, null]);
+    assert(renderSoftmax(j0).includes("No scatter sample"));
 
     const file = `${dir}/p.txt`;
     await Deno.writeTextFile(file, "A plethora of platypuses.");
@@ -231,13 +335,19 @@ Deno.test("softmax CLI writes the JSON result and reports bad input", opts, asyn
       () => command.run(["--compare-model", "no-such-org/no-such-model", "--offline"]),
       ModelNotFoundError,
     );
+    await assertRejects(
+      () => command.run(["--scatter-size", "2.5", "--out", bad]),
+      InvalidArgumentError,
+      "--scatter-size",
+    );
     const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-    assertEquals(left, ["p.txt", "s.json", "s2.json"], "nothing half-written");
+    assertEquals(left, ["p.txt", "s.json", "s0.json", "s2.json"], "nothing half-written");
 
     // The terminal view shows the table and the comparison.
     const view = renderSoftmax(j);
     assert(view.includes("top-5 next tokens") && view.includes("shifted-overflow"), view);
     assert(view.includes("pearson r of the logits 1"), view);
+    assert(view.includes("r is over all 50257 token ids") && view.includes("2000 ids"), view);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

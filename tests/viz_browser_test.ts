@@ -44,7 +44,9 @@ const BLANK_CANVASES = `(() => {
  */
 const PAGES: { name: string; query: string; series: number[] | string; canvases: number }[] = [
   { name: "heatmap", query: "", series: [1], canvases: 1 },
-  { name: "softmax", query: "?k=8&compare=default", series: [1, 1, 1, 3, 1, 1], canvases: 0 },
+  // softmax: 3 top-k bar charts, probability by rank, the histogram, the model-vs-model scatter
+  // (2 series: ids spread evenly, the top-200 union).
+  { name: "softmax", query: "?k=8&compare=default", series: [1, 1, 1, 3, 1, 2], canvases: 0 },
   { name: "layers", query: "", series: [7, 1, 6], canvases: 9 },
   { name: "intervene", query: "", series: [1, 1], canvases: 0 },
   { name: "categories", query: "", series: [7, 2, 2, 7, 7, 7], canvases: 2 },
@@ -164,6 +166,69 @@ Deno.test({
         ]);
         const text = await Deno.readTextFile(await csv.path());
         assert(text.startsWith("index,id,token,logprob"), text.slice(0, 80));
+        // a uPlot figure (the second on this page: log p per token) exports too
+        const [chartPng] = await Promise.all([
+          page.waitForEvent("download"),
+          page.locator(".figure").nth(1).getByText("PNG").click(),
+        ]);
+        assert((await Deno.stat(await chartPng.path())).size > 1000);
+        await page.close();
+      });
+
+      await t.step("softmax page: the model-vs-model scatter, its toggle and exports", async () => {
+        const { page, errors } = await open("softmax.html?k=5&compare=default");
+        assertEquals(await page.evaluate(STATE), "done");
+        // The scatter's chart: 2000 sampled ids (200 top + 1800 spread), logits on both axes;
+        // the shipped model against itself, so every point is on the identity line.
+        const SCATTER = `(() => {
+          const fig = document.querySelector('[data-figure="model_vs_model"]');
+          const u = (globalThis.__laminarCharts ?? []).find((c) => fig.contains(c.root));
+          if (!u) return null;
+          const pts = u.data.slice(1);
+          return {
+            series: pts.map((d) => d[0].length),
+            onDiagonal: pts.every((d) => d[0].every((x, i) => x === d[1][i])),
+            max: Math.max(...pts.flatMap((d) => d[0])),
+            canvas: fig.querySelectorAll("canvas").length,
+            xLabel: u.axes[0].label,
+          };
+        })()`;
+        const before = await page.evaluate(SCATTER) as Record<string, unknown> | null;
+        assert(before, "no scatter chart in the model_vs_model figure");
+        assertEquals(before.series, [1800, 200]);
+        assertEquals(before.onDiagonal, true);
+        assertEquals(before.canvas, 1);
+        assert(String(before.xLabel).endsWith("logit"), String(before.xLabel));
+        assert((before.max as number) > 1, "logits, not probabilities");
+        await page.locator("#scatter-probs").check();
+        const after = await page.evaluate(SCATTER) as Record<string, unknown>;
+        assertEquals(after.series, [1800, 200]);
+        assertEquals(after.onDiagonal, true);
+        assertEquals(after.canvas, 1);
+        assert(String(after.xLabel).includes("log₁₀ probability"), String(after.xLabel));
+        assert((after.max as number) < 0, "log10 probabilities are negative");
+        assertEquals(await page.evaluate(BLANK_CANVASES), []);
+        await page.screenshot({ path: `${shots}/softmax_scatter_probs.png`, fullPage: true });
+        const fig = page.locator('[data-figure="model_vs_model"]');
+        const [png] = await Promise.all([
+          page.waitForEvent("download"),
+          fig.getByText("PNG").click(),
+        ]);
+        assertEquals(png.suggestedFilename(), "model_vs_model.png");
+        const [csv] = await Promise.all([
+          page.waitForEvent("download"),
+          fig.getByText("CSV").click(),
+        ]);
+        const rows = (await Deno.readTextFile(await csv.path())).trim().split("\n");
+        assert(rows[0].startsWith("id,top_union,logit_"), rows[0]);
+        assertEquals(rows.length, 2001);
+        const [json] = await Promise.all([
+          page.waitForEvent("download"),
+          fig.getByText("JSON").click(),
+        ]);
+        const data = JSON.parse(await Deno.readTextFile(await json.path()));
+        assertEquals([data.ids.length, data.union, data.pearsonLogits], [2000, 200, 1]);
+        assertEquals(errors, []);
         await page.close();
       });
 

@@ -45,6 +45,12 @@ export const OVERFLOW_MAX: number = 100;
 /** Max logit after the "underflow" shift (every float32 `exp` is 0 below ≈ -103.97). */
 export const UNDERFLOW_MAX: number = -120;
 
+/** Default number of token ids in the model-vs-model scatter sample (`scatterSize`). */
+export const SCATTER_SIZE: number = 2000;
+
+/** How many of each model's most likely ids the scatter sample always holds (at most). */
+export const SCATTER_TOP: number = 200;
+
 /** Options of {@linkcode softmaxAnalysis}. */
 export interface SoftmaxAnalysisOptions extends AnalysisOptions {
   /** How many of the most likely next tokens to list (default 10, as in the seed). */
@@ -55,6 +61,11 @@ export interface SoftmaxAnalysisOptions extends AnalysisOptions {
   compareModel?: Gpt2Model;
   /** Number of bins of the logit histogram (default 50). */
   bins?: number;
+  /**
+   * Token ids in the model-vs-model scatter sample (default {@linkcode SCATTER_SIZE}; 0: no
+   * sample; more than the vocabulary: every id). See {@linkcode scatterSample}.
+   */
+  scatterSize?: number;
 }
 
 /** One token of the prompt. */
@@ -150,6 +161,31 @@ export interface ToySoftmax {
   sum: number;
 }
 
+/**
+ * Both models' logits and probabilities at a deterministic subset of token ids (the data of the
+ * seed's "GPT-2 SMALL vs GPT-2 LARGE" scatter without shipping `[V]` rows). The first `union`
+ * ids are the union of both models' top-`top` ids (the first model's in rank order, then the
+ * second's that are not among them); the rest are spread evenly over the other ids, ascending.
+ * Values are rounded to 9 significant digits: exact for the float32 logits, relative error
+ * at most 5e-9 for the float64 probabilities.
+ */
+export interface ScatterSample {
+  /** How many of each model's most likely ids were taken (`min(200, floor(size / 2))`). */
+  top: number;
+  /** Size of the union of the two top lists: `ids[0 .. union)`. */
+  union: number;
+  /** Token ids, `[n]` (n = `min(scatterSize, V)`). */
+  ids: number[];
+  /** The first model's logits at `ids`, `[n]`. */
+  a: number[];
+  /** The second model's logits at `ids`, `[n]`. */
+  b: number[];
+  /** The first model's softmax probabilities (T = 1) at `ids`, `[n]`. */
+  pa: number[];
+  /** The second model's, `[n]`. */
+  pb: number[];
+}
+
 /** Comparison of the first model's logits with a second model's, same prompt. */
 export interface ModelComparison {
   /** The second model. */
@@ -160,14 +196,19 @@ export interface ModelComparison {
   top: TopTokens;
   /** Its top-k probabilities at temperature 1, `[k]`. */
   probs: number[];
-  /** Pearson correlation of the two logit rows `[V]` (max-subtracting changes nothing). */
+  /**
+   * Pearson correlation of the two full logit rows, all `[V]` ids (max-subtracting changes
+   * nothing); not of the scatter sample.
+   */
   pearsonLogits: number | null;
-  /** Pearson correlation of the two softmax rows `[V]` (temperature 1). */
+  /** Pearson correlation of the two full softmax rows `[V]` (temperature 1). */
   pearsonProbs: number | null;
   /** How many of the first model's top-k ids are in the second model's top-k. */
   topOverlap: number;
   /** Whether both models' most likely token is the same. */
   sameTop1: boolean;
+  /** The scatter sample (null when `scatterSize` is 0). Added in version 1 without a bump. */
+  scatter: ScatterSample | null;
 }
 
 /** Result of {@linkcode softmaxAnalysis}. */
@@ -179,7 +220,13 @@ export interface SoftmaxResult {
   /** The model. */
   model: ModelInfo;
   /** The options used (`compareModel`: the second model's source, or null). */
-  options: { k: number; temperatures: number[]; compareModel: string | null; bins: number };
+  options: {
+    k: number;
+    temperatures: number[];
+    compareModel: string | null;
+    bins: number;
+    scatterSize: number;
+  };
   /** The prompt. */
   text: string;
   /** Its tokens, `[T]`. */
@@ -229,7 +276,14 @@ function checkOptions(options: SoftmaxAnalysisOptions, V: number) {
   if (!Number.isInteger(bins) || bins < 1) {
     throw new InvalidArgumentError(`Bins must be a positive integer, got "${bins}"`);
   }
-  return { k, temperatures, bins };
+  const scatterSize = options.scatterSize ?? SCATTER_SIZE;
+  if (!Number.isInteger(scatterSize) || scatterSize < 0) {
+    throw new InvalidArgumentError(
+      `Scatter size must be a non-negative integer, got "${scatterSize}"`,
+      "Use 2000, for example, or 0 for no scatter sample",
+    );
+  }
+  return { k, temperatures, bins, scatterSize };
 }
 
 /** Summary and histogram of a logit row `[V]`. */
@@ -306,6 +360,76 @@ export function stabilityCase(
   };
 }
 
+/** 9 significant digits: a float32 survives the round trip exactly. */
+const r9 = (v: number): number => Number(v.toPrecision(9));
+
+/**
+ * The model-vs-model scatter sample: `min(size, V)` token ids with both logit rows and both
+ * probability rows at them. It holds the union of both rows' top `min(200, floor(size / 2))` ids
+ * (where the two distributions matter, and where a plain sample of 2000 of 50257 ids would put
+ * almost nothing), then fills the rest with ids spread evenly over the remaining ones (ascending
+ * order, the `j`-th at index `floor((j + 1/2) · R / m)` of the R remaining): deterministic, no
+ * seed to carry, and GPT-2's ids follow the BPE merge order, so an even stride covers frequent
+ * and rare tokens alike.
+ *
+ * @param a The first logit row `[V]`.
+ * @param b The second logit row `[V]`.
+ * @param size How many ids (0: null; above V: all of them).
+ * @param pa `softmax(a)`, when already computed.
+ * @param pb `softmax(b)`, when already computed.
+ * @returns The sample, or null for size 0.
+ * @throws {InvalidArgumentError} Rows of different lengths, a size that is not an integer ≥ 0.
+ *
+ * @example
+ * ```ts
+ * import { scatterSample } from "./softmax.ts";
+ * const s = scatterSample([0, 3, 1, 2], [1, 0, 3, 2], 2)!;
+ * s.ids; // [1, 2]: the top-1 of each row
+ * ```
+ */
+export function scatterSample(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  size: number = SCATTER_SIZE,
+  pa: ArrayLike<number> = softmax(a),
+  pb: ArrayLike<number> = softmax(b),
+): ScatterSample | null {
+  const V = a.length;
+  if (b.length !== V || pa.length !== V || pb.length !== V) {
+    throw new InvalidArgumentError(`Rows of different lengths (${V} and ${b.length})`);
+  }
+  if (!Number.isInteger(size) || size < 0) {
+    throw new InvalidArgumentError(`Scatter size must be a non-negative integer, got "${size}"`);
+  }
+  if (size === 0 || V === 0) return null;
+  const n = Math.min(V, size);
+  const top = Math.min(SCATTER_TOP, Math.floor(n / 2));
+  const ids: number[] = [];
+  const seen = new Uint8Array(V);
+  for (const row of [a, b]) {
+    for (const id of topK(row, top).indices) {
+      if (!seen[id]) {
+        seen[id] = 1;
+        ids.push(id);
+      }
+    }
+  }
+  const union = ids.length;
+  const rest: number[] = [];
+  for (let i = 0; i < V; i++) if (!seen[i]) rest.push(i);
+  const m = n - union;
+  for (let j = 0; j < m; j++) ids.push(rest[Math.floor((j + 0.5) * rest.length / m)]);
+  return {
+    top,
+    union,
+    ids,
+    a: ids.map((i) => r9(a[i])),
+    b: ids.map((i) => r9(b[i])),
+    pa: ids.map((i) => r9(pa[i])),
+    pb: ids.map((i) => r9(pb[i])),
+  };
+}
+
 function topTokens(logits: ArrayLike<number>, k: number): TopTokens {
   const tok = gpt2Tokenizer();
   const top = topK(logits, k);
@@ -327,14 +451,15 @@ async function lastLogits(model: Gpt2Model, ids: number[]): Promise<Float32Array
  * The next-token distribution at the end of `text` (seed 002): top-k tokens with their
  * probabilities at several temperatures, the entropy at each, the textbook-vs-stable softmax
  * demonstration in float32, the seed's toy softmax, and (with `compareModel`) how a second
- * model's logits relate to the first's (the seed compares gpt2 with gpt2-large).
+ * model's logits relate to the first's (the seed compares gpt2 with gpt2-large): Pearson r over
+ * the whole vocabulary and a scatter sample of both rows ({@linkcode scatterSample}).
  *
  * @param model A loaded GPT-2 model.
  * @param text The prompt (at least one token, at most the model's context).
- * @param options k, temperatures, a model to compare with.
+ * @param options k, temperatures, a model to compare with, the scatter sample's size.
  * @returns The result; JSON-serialisable.
- * @throws {InvalidArgumentError} Empty text, bad k or temperature, models with different
- *   vocabularies.
+ * @throws {InvalidArgumentError} Empty text, bad k, temperature or scatter size, models with
+ *   different vocabularies.
  * @throws {ContextLengthError} Text longer than a model's context.
  *
  * @example
@@ -353,7 +478,7 @@ export async function softmaxAnalysis(
   options: SoftmaxAnalysisOptions = {},
 ): Promise<SoftmaxResult> {
   const V = model.config.vocabSize;
-  const { k, temperatures, bins } = checkOptions(options, V);
+  const { k, temperatures, bins, scatterSize } = checkOptions(options, V);
   const pieces = tokenizeForModel(model, text, 1);
   const other = options.compareModel;
   if (other) {
@@ -419,6 +544,7 @@ export async function softmaxAnalysis(
       pearsonProbs: finite(pearson(p1, p2)),
       topOverlap: top.ids.filter((id) => set2.has(id)).length,
       sameTop1: top.ids[0] === top2.ids[0],
+      scatter: scatterSample(logits, logits2, scatterSize, p1, p2),
     };
   }
 
@@ -426,7 +552,13 @@ export async function softmaxAnalysis(
     schema: "laminar.softmax",
     version: 1,
     model: modelInfo(model),
-    options: { k, temperatures: [...temperatures], compareModel: other?.source ?? null, bins },
+    options: {
+      k,
+      temperatures: [...temperatures],
+      compareModel: other?.source ?? null,
+      bins,
+      scatterSize,
+    },
     text,
     tokens: pieces.map((p) => ({ id: p.id, text: p.text, start: p.start, end: p.end })),
     logits: summary,

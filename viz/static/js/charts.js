@@ -216,11 +216,15 @@ function padded(_u, lo, hi) {
   return [lo - d, hi + d];
 }
 
-/** A canvas with the chart on white, its title above and its legend entries below. */
-export function chartCanvas(u) {
+/**
+ * A canvas with the chart on white, its title above and its legend entries below. The title is
+ * `title`, else the one uPlot drew (uPlot instances keep no `opts`).
+ */
+export function chartCanvas(u, title) {
   const src = u.ctx.canvas;
   const dpr = devicePixelRatio;
-  const titleH = u.opts.title ? 26 * dpr : 0;
+  title ??= u.opts?.title ?? u.root?.querySelector(".u-title")?.textContent ?? "";
+  const titleH = title ? 26 * dpr : 0;
   const names = u.series.slice(1).filter((s) => s.show !== false && s.label);
   const legendH = names.length > 1 ? 22 * dpr : 0;
   const out = document.createElement("canvas");
@@ -232,7 +236,7 @@ export function chartCanvas(u) {
   ctx.fillStyle = "#1d2330";
   ctx.font = `600 ${13 * dpr}px system-ui, sans-serif`;
   ctx.textAlign = "center";
-  if (titleH) ctx.fillText(u.opts.title, out.width / 2, 18 * dpr);
+  if (titleH) ctx.fillText(title, out.width / 2, 18 * dpr);
   ctx.drawImage(src, 0, titleH);
   if (legendH) {
     ctx.font = `${12 * dpr}px system-ui, sans-serif`;
