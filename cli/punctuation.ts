@@ -13,7 +13,6 @@ import {
   parse,
   useColor,
 } from "./common.ts";
-import { InvalidArgumentError } from "../src/errors.ts";
 import { writeSafetensors } from "../src/io/safetensors.ts";
 import {
   punctuation,
