@@ -41,6 +41,8 @@ interface Logged {
 class FakeHub {
   log: Logged[] = [];
   dropNext = false;
+  /** Send half a body, then nothing more (the connection stays open). */
+  stallNext = false;
   ignoreRange = false;
   #server: Deno.HttpServer<Deno.NetAddr>;
   readonly url: string;
@@ -125,6 +127,22 @@ class FakeHub {
     const body = full.subarray(start);
     headers["content-length"] = String(body.length);
     if (req.method === "HEAD") return new Response(null, { status, headers });
+    if (this.stallNext && name === "model.safetensors") {
+      this.stallNext = false;
+      const half = body.subarray(0, Math.floor(body.length / 2));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(half);
+          // never closes on its own; ends after 5 s so the test server can shut down
+          timer = setTimeout(() => controller.close(), 5000);
+        },
+        cancel() {
+          clearTimeout(timer);
+        },
+      });
+      return new Response(stream, { status, headers });
+    }
     if (this.dropNext && name === "model.safetensors") {
       this.dropNext = false;
       const half = body.subarray(0, Math.floor(body.length / 2));
@@ -254,6 +272,25 @@ Deno.test("a dropped connection leaves .incomplete; the retry resumes with Range
       FILES["model.safetensors"],
     );
     assert.ok(![...Deno.readDirSync(blobs)].some((e) => e.name.endsWith(".incomplete")));
+  });
+});
+
+Deno.test("a stalled download is aborted after the stall timeout; the retry resumes", async () => {
+  await withHub(async (hub, cacheDir) => {
+    const opts = { cacheDir, endpoint: hub.url, offline: false, token: "", stallTimeoutMs: 300 };
+    hub.stallNext = true;
+    const t0 = performance.now();
+    await assert.rejects(resolveModel(REPO, opts), DownloadError);
+    assert.ok(performance.now() - t0 < 4000, "aborted well before the server gave up");
+    const blobs = join(cacheDir, "models--test-org--tiny-gpt2", "blobs");
+    const partial = join(blobs, `${ETAGS["model.safetensors"]}.incomplete`);
+    const size = (await Deno.stat(partial)).size;
+    assert.ok(size > 0 && size < FILES["model.safetensors"].length, `partial size ${size}`);
+    const got = await resolveModel(REPO, opts);
+    assertSameBytes(
+      await Deno.readFile(join(got.dir, "model.safetensors")),
+      FILES["model.safetensors"],
+    );
   });
 });
 

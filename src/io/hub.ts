@@ -56,6 +56,11 @@ export interface ResolveModelOptions {
   onProgress?: (progress: DownloadProgress) => void;
   /** Bearer token (default: HF_TOKEN). */
   token?: string;
+  /**
+   * Abort a download that receives no data for this long, keeping the partial file so the next
+   * call resumes (default: LAMINAR_DOWNLOAD_STALL_S seconds, else 60 s).
+   */
+  stallTimeoutMs?: number;
 }
 
 /** Where a model was found. */
@@ -262,7 +267,10 @@ async function resolveRepo(repoId: string, options: ResolveModelOptions): Promis
     .replace(/\/+$/, "");
   const token = options.token ?? env("HF_TOKEN") ?? env("HUGGING_FACE_HUB_TOKEN");
   const progress = options.onProgress ?? (isStderrTerminal() ? drawProgressBar : undefined);
-  const ctx: DownloadContext = { repoId, repoDir, endpoint, token, progress };
+  const stallEnv = Number(env("LAMINAR_DOWNLOAD_STALL_S"));
+  const stallTimeoutMs = options.stallTimeoutMs ??
+    (stallEnv > 0 ? stallEnv * 1000 : 60_000);
+  const ctx: DownloadContext = { repoId, repoDir, endpoint, token, progress, stallTimeoutMs };
 
   // config.json first: it is small and its response names the commit; model.safetensors is then
   // fetched at that exact commit so both files belong to one snapshot.
@@ -288,6 +296,7 @@ interface DownloadContext {
   endpoint: string;
   token?: string;
   progress?: (p: DownloadProgress) => void;
+  stallTimeoutMs: number;
 }
 
 interface FileMetadata {
@@ -437,12 +446,52 @@ async function downloadBlob(
     resumeFrom = 0;
   }
   const extra: Record<string, string> = resumeFrom > 0 ? { range: `bytes=${resumeFrom}-` } : {};
+  // A watchdog aborts the request when no data arrives for stallTimeoutMs (connect or body).
+  const controller = new AbortController();
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  const kick = () => {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(
+      () => controller.abort(new Error(`no data for ${ctx.stallTimeoutMs / 1000} s`)),
+      ctx.stallTimeoutMs,
+    );
+  };
+  kick();
+  try {
+    return await receiveBlob(ctx, url, file, blob, expectedSize, {
+      incomplete,
+      resumeFrom,
+      extra,
+      signal: controller.signal,
+      kick,
+    });
+  } finally {
+    clearTimeout(watchdog);
+  }
+}
+
+async function receiveBlob(
+  ctx: DownloadContext,
+  url: string,
+  file: string,
+  blob: string,
+  expectedSize: number | undefined,
+  r: {
+    incomplete: string;
+    resumeFrom: number;
+    extra: Record<string, string>;
+    signal: AbortSignal;
+    kick: () => void;
+  },
+): Promise<void> {
+  const { incomplete, resumeFrom, extra } = r;
   let res: Response;
   try {
-    res = await fetch(url, { headers: headers(ctx, extra) });
+    res = await fetch(url, { headers: headers(ctx, extra), signal: r.signal });
   } catch (error) {
-    throw networkError(url, error);
+    throw networkError(url, r.signal.aborted ? r.signal.reason : error);
   }
+  r.kick();
   if (res.status === 416 && resumeFrom > 0) {
     await res.body?.cancel();
     await Deno.remove(incomplete).catch(() => {});
@@ -501,12 +550,14 @@ async function downloadBlob(
   try {
     if (res.body) {
       for await (const chunk of res.body) {
+        r.kick();
         await writeAll(out, chunk);
         loaded += chunk.length;
         report(false);
       }
     }
-  } catch (error) {
+  } catch (caught) {
+    const error = r.signal.aborted ? r.signal.reason : caught;
     throw new DownloadError(
       `Download of "${file}" from "${ctx.repoId}" was interrupted after ${loaded} bytes: ${
         (error as Error)?.message ?? String(error)
