@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # laminar vs PyTorch, side by side, in one command on the GPU machine (see docs/benchmarks.md).
-# From the project root, after ../shared/gpu/pack.sh has written .gpu/ and node_modules/ exists:
+# From the project root, after bench/pack_gpu.sh has written .gpu/ (with node_modules.tar.xz):
 #   bash bench/gpu_run.sh [out-dir]          (out-dir default: $OUT, else bench/results)
 # Extra arguments for `deno task bench` go in BENCH_ARGS (e.g. BENCH_ARGS="--filter forward").
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT_DIR=${1:-${OUT:-bench/results}}
 mkdir -p "$OUT_DIR"
+[ -d node_modules ] || tar -xJf .gpu/node_modules.tar.xz
 # shellcheck disable=SC1091
 source .gpu/enter.sh
 export DENO_WEBGPU_BACKEND=vulkan
