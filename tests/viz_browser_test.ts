@@ -232,6 +232,53 @@ Deno.test({
         await page.close();
       });
 
+      await t.step(
+        "intervene page: patch from another prompt, then add from the form",
+        async () => {
+          const patch = "As Gregor Samsa awoke one morning from uneasy dreams, he found himself " +
+            "transformed in his bed into a tiny"; // 22 tokens, as the default prompt
+          const query = new URLSearchParams({ op: "patch", patch, positions: "-1" });
+          const { page, errors } = await open(`intervene.html?${query}`);
+          const message = await page.evaluate(
+            `document.querySelector(".error")?.textContent ?? ""`,
+          );
+          assertEquals(await page.evaluate(STATE), "done", String(message));
+          const charts = `(globalThis.__laminarCharts ?? []).map((u) => u.series.length - 1)`;
+          assertEquals(await page.evaluate(charts), [1, 1]);
+          // One point per block in the log-softmax chart.
+          assertEquals(await page.evaluate(`globalThis.__laminarCharts[0].data[1].length`), 6);
+          assertEquals(await page.evaluate(BLANK_CANVASES), []);
+          const summary = await page.locator(".summary").textContent() ?? "";
+          assert(summary.includes("patched from") && summary.includes("tiny"), summary);
+          // Only the fields patch uses are shown.
+          assert(await page.locator("#p-patch").isVisible());
+          assert(!(await page.locator("#p-factor").isVisible()));
+          assert(!(await page.locator("#p-dimension").isVisible()));
+          assert(!(await page.locator("#p-heads").isVisible()));
+          assertEquals(errors, []);
+          await page.screenshot({ path: `${shots}/intervene_patch.png`, fullPage: true });
+
+          // Switch to add in the form: a one-hot direction, scaled by the factor.
+          await page.locator("#p-op").selectOption("add");
+          assert(await page.locator("#p-dimension").isVisible());
+          assert(!(await page.locator("#p-patch").isVisible()));
+          await page.locator("#p-dimension").fill("7");
+          await page.locator("#p-factor").fill("20");
+          await page.locator("#p-positions").fill("");
+          await page.locator("button[type=submit]").click();
+          await page.waitForFunction(
+            `document.body.dataset.state === "done" &&
+            document.querySelector(".summary")?.textContent.includes("20 × e_7")`,
+            null,
+            { timeout: 60_000 },
+          );
+          assertEquals(await page.evaluate(charts), [1, 1]);
+          assertEquals(errors, []);
+          await page.screenshot({ path: `${shots}/intervene_add.png`, fullPage: true });
+          await page.close();
+        },
+      );
+
       await t.step("a bad parameter shows the server's error and hint", async () => {
         const { page, errors } = await open("softmax.html?k=0");
         assertEquals(await page.evaluate(STATE), "error");

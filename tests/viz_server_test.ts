@@ -114,6 +114,12 @@ Deno.test("viz server: API, SSE, queue, security over HTTP", opts, async (t) => 
       const layers = a.body.analyses.find((x: { name: string }) => x.name === "layers");
       const spec = layers.params.find((x: { name: string }) => x.name === "layers");
       assertEquals(spec.max, 6); // bounds resolved for the model
+      const iv = a.body.analyses.find((x: { name: string }) => x.name === "intervene");
+      const ivParam = (n: string) => iv.params.find((x: { name: string }) => x.name === n);
+      assertEquals(ivParam("op").choices, ["scale", "zero", "patch", "add"]);
+      assertEquals(ivParam("hook").choices.length, 14);
+      assertEquals(ivParam("heads").max, 3);
+      for (const n of ["factor", "positions", "patch", "dimension"]) assert(ivParam(n), n);
       const s = await get("/api/stats");
       assertEquals(s.body.queue.active, 0);
     });
@@ -131,7 +137,7 @@ Deno.test("viz server: API, SSE, queue, security over HTTP", opts, async (t) => 
       const cases: [string, Record<string, unknown>, string][] = [
         ["softmax", { k: 5, temperatures: "0.5,2", compare: "default" }, "laminar.softmax"],
         ["layers", { text: "A wise man once said: Penguins are cute." }, "laminar.layers"],
-        ["intervene", { scale: 0.5 }, "laminar.intervene"],
+        ["intervene", { factor: 0.5 }, "laminar.intervene"],
         ["categories", { layer: 2 }, "laminar.categories"],
         ["punctuation", { count: 6, pre: 4, post: 2, bins: 6 }, "laminar.punctuation"],
       ];
@@ -148,6 +154,49 @@ Deno.test("viz server: API, SSE, queue, security over HTTP", opts, async (t) => 
       assertEquals(soft.body.temperatures.length, 2);
       const pun = await post("/api/run/punctuation", { count: 6, pre: 4, post: 2, bins: 6 });
       assertEquals(pun.body.matrices.n, 6);
+      // intervene: patch from a prompt of the same token length, add a one-hot direction.
+      const SEED = "As Gregor Samsa awoke one morning from uneasy dreams, he found himself " +
+        "transformed in his bed into a gigantic";
+      const patch = await post("/api/run/intervene", {
+        op: "patch",
+        patch: SEED.replace("gigantic", "tiny"), // 22 tokens, as the prompt
+        positions: "-1",
+        factor: 3, // not used by patch: dropped
+        dimension: 5,
+      });
+      assertEquals(patch.status, 200, JSON.stringify(patch.body).slice(0, 300));
+      assertEquals(patch.body.options.op, "patch");
+      assertEquals(patch.body.options.factor, null);
+      assertEquals(patch.body.options.positions, [21]);
+      assertEquals(patch.body.options.patchTokens.length, 22);
+      assertEquals(patch.body.layers.length, 6);
+      for (const l of patch.body.layers) assert(Number.isFinite(l.logProb) && l.rank >= 1);
+      // Patching the last position of the last block's output gives the patch prompt's
+      // prediction, which differs from the clean one.
+      assert(Math.abs(patch.body.layers[5].delta) > 1e-3, String(patch.body.layers[5].delta));
+      const unequal = await post("/api/run/intervene", { op: "patch", patch: "Far too short" });
+      assertEquals(unequal.status, 400, JSON.stringify(unequal.body));
+      assert(unequal.body.error.includes("tokens"), unequal.body.error);
+      assert(unequal.body.hint.includes("equal token length"), unequal.body.hint);
+      const add = await post("/api/run/intervene", {
+        op: "add",
+        dimension: 7,
+        factor: 20,
+        hook: "hook_mlp_out",
+      });
+      assertEquals(add.status, 200, JSON.stringify(add.body).slice(0, 300));
+      assertEquals(add.body.options.op, "add");
+      assertEquals(add.body.options.factor, 20);
+      assertEquals(add.body.options.vectorLength, 128);
+      assertEquals(add.body.layers.length, 6);
+      assert(add.body.layers.some((l: { delta: number }) => Math.abs(l.delta) > 1e-4));
+      const heads = await get("/api/run/intervene?op=zero&hook=attn.hook_z&heads=0,3");
+      assertEquals(heads.status, 200, JSON.stringify(heads.body).slice(0, 300));
+      assertEquals(heads.body.options.heads, [0, 3]);
+      const mlp = await get("/api/run/intervene?op=add&hook=mlp.hook_post&dimension=511");
+      assertEquals(mlp.status, 200, JSON.stringify(mlp.body).slice(0, 300));
+      assertEquals(mlp.body.options.vectorLength, 512);
+
       const ctx = await post("/api/run/contexts", { maxPerWord: 4, window: 10 });
       assertEquals(ctx.status, 200, JSON.stringify(ctx.body).slice(0, 300));
       assertEquals(ctx.body.schema, "laminar.contexts");
@@ -339,6 +388,25 @@ Deno.test("viz server: API, SSE, queue, security over HTTP", opts, async (t) => 
         ["/api/run/punctuation", { count: 1 }],
         ["/api/run/punctuation", { book: "/etc/passwd" }],
         ["/api/run/intervene", { target: " two tokens" }],
+        ["/api/run/intervene", { scale: 0.5 }], // renamed to factor
+        ["/api/run/intervene", { op: "patch" }],
+        ["/api/run/intervene", { op: "patch", patch: "  " }],
+        ["/api/run/intervene", { op: "patch", patch: "Far too short" }],
+        ["/api/run/intervene", { op: "swap" }],
+        ["/api/run/intervene", { op: "add" }],
+        ["/api/run/intervene", { op: "add", dimension: 128 }], // d_model is 128
+        ["/api/run/intervene", { op: "add", dimension: 512, hook: "mlp.hook_pre" }],
+        ["/api/run/intervene", { op: "add", dimension: 22, hook: "attn.hook_pattern" }],
+        ["/api/run/intervene", { op: "add", dimension: -1 }],
+        ["/api/run/intervene", { factor: 1e9 }],
+        ["/api/run/intervene", { hook: "blocks.0.hook_resid_post" }],
+        ["/api/run/intervene?heads=0", {}], // hook_resid_post has no heads
+        ["/api/run/intervene?hook=attn.hook_z&heads=4", {}], // 4 heads
+        ["/api/run/intervene?hook=attn.hook_z&heads=-1", {}],
+        ["/api/run/intervene?positions=22", {}], // the prompt has 22 tokens
+        ["/api/run/intervene?positions=-23", {}],
+        ["/api/run/intervene?positions=9999", {}],
+        ["/api/run/intervene?positions=a,b", {}],
         ["/api/run/categories", { words: "fruit,apple\nnot a line" }],
       ];
       for (const [path, body] of bad) {

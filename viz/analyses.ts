@@ -13,6 +13,7 @@ import {
 import type { Gpt2Model } from "../src/model/gpt2.ts";
 import type { ModelInfo, Progress } from "../src/analysis/common.ts";
 import type { ParamSpec } from "./params.ts";
+import { BLOCK_HOOKS } from "../src/model/hooks.ts";
 
 /** What an adapter gets. */
 export interface RunContext {
@@ -81,6 +82,21 @@ function parseNumbers(text: string, name: string): number[] {
   }
   return out;
 }
+
+/** The seed 003 prompt (the intervene page's default). */
+const INTERVENE_TEXT =
+  "As Gregor Samsa awoke one morning from uneasy dreams, he found himself transformed in his " +
+  "bed into a gigantic";
+
+/** The intervene operations the page offers (all of the library's). */
+const INTERVENE_OPS = ["scale", "zero", "patch", "add"] as const;
+type InterveneOpName = typeof INTERVENE_OPS[number];
+
+/** Largest |factor| accepted (GPT-2's residual stream has entries in the hundreds). */
+const MAX_FACTOR = 10_000;
+
+/** Hooks with a head dimension (where "heads" applies). */
+const ATTENTION_HOOK = /^attn\.hook_([qkvz]|pattern)$/;
 
 const BOOK_PARAM: ParamSpec = {
   name: "book",
@@ -325,26 +341,26 @@ export const ANALYSES: AnalysisDef[] = [
   },
   {
     name: "intervene",
-    title: "Intervention: scaling a block's output",
+    title: "Intervention: changing a block's activation",
     seed: "003",
     description:
-      "Scale one block's output (e.g. by 0.8) at every layer in turn and watch a target token's " +
-      "log-softmax move away from the clean run.",
+      "Change one activation inside a block (scale it by 0.8 as the seed, zero it, add a " +
+      "direction, or patch it from another prompt) at every layer in turn and watch a target " +
+      "token's log-softmax move away from the clean run.",
     params: [
       MODEL_PARAM,
       {
         name: "text",
         type: "text",
         label: "Prompt",
-        default:
-          "As Gregor Samsa awoke one morning from uneasy dreams, he found himself transformed " +
-          "in his bed into a gigantic",
+        default: INTERVENE_TEXT,
         maxLength: MAX_TEXT,
       },
       {
         name: "target",
         type: "string",
         label: "Target token",
+        help: 'exactly one GPT-2 token, mind the leading space (" insect")',
         default: " insect",
         maxLength: 100,
       },
@@ -352,43 +368,140 @@ export const ANALYSES: AnalysisDef[] = [
         name: "op",
         type: "enum",
         label: "Operation",
+        help: "scale: multiply by the factor; zero: set to 0; patch: replace by the patch " +
+          "prompt's activation; add: add factor × the unit vector of one dimension",
         default: "scale",
-        choices: ["scale", "zero"],
+        choices: INTERVENE_OPS,
+      },
+      {
+        name: "factor",
+        type: "number",
+        label: "Factor",
+        help: "scale: the multiplier (empty: 0.8, the seed); add: the length of the added " +
+          "vector (empty: 1); not used by zero and patch",
+        min: -MAX_FACTOR,
+        max: MAX_FACTOR,
+        step: 0.1,
       },
       {
         name: "hook",
         type: "enum",
         label: "Hook (in each block)",
-        help: "where the activation is changed; hook_resid_post is the block's output (the seed)",
+        help: "where the activation is changed, blocks.{L}.<hook> for every block L; " +
+          "hook_resid_post is the block's output (the seed)",
         default: "hook_resid_post",
-        choices: [
-          "hook_resid_post",
-          "hook_resid_pre",
-          "hook_resid_mid",
-          "hook_attn_out",
-          "hook_mlp_out",
-        ],
+        choices: BLOCK_HOOKS,
       },
       {
-        name: "scale",
-        type: "number",
-        label: "Scale factor",
-        default: 0.8,
-        min: -100,
-        max: 100,
-        step: 0.1,
+        name: "positions",
+        type: "ints",
+        label: "Positions",
+        help: "token positions changed, negative from the end (empty: all)",
+        min: (m) => -m.nPositions,
+        max: (m) => m.nPositions - 1,
+        maxItems: 64,
+      },
+      {
+        name: "heads",
+        type: "ints",
+        label: "Heads",
+        help: "heads changed, attention hooks only (attn.hook_q/k/v/z/pattern; empty: all)",
+        min: 0,
+        max: (m) => m.nHead - 1,
+        maxItems: 64,
+      },
+      {
+        name: "patch",
+        type: "text",
+        label: "Patch prompt",
+        help: "op patch: the prompt whose activation replaces the clean one, with the same " +
+          "number of tokens as the prompt",
+        default: "",
+        maxLength: MAX_TEXT,
+      },
+      {
+        name: "dimension",
+        type: "int",
+        label: "Dimension",
+        help: "op add: the index k of the unit vector e_k added (times the factor) along the " +
+          "hook's last dimension (d_model for the residual stream, d_mlp for mlp.*, " +
+          "head × d_head + j for attn.hook_q/k/v/z, the key position for attn.hook_pattern)",
+        min: 0,
       },
     ],
+    check(params, m) {
+      const op = params.op as string;
+      // Parameters another op does not use are dropped (the form sends every field), so they
+      // neither matter nor split the cache.
+      if (op !== "scale" && op !== "add") delete params.factor;
+      if (op !== "patch") delete params.patch;
+      if (op !== "add") delete params.dimension;
+      if (op === "patch" && ((params.patch as string | undefined) ?? "").trim() === "") {
+        throw new InvalidArgumentError(
+          'Operation "patch" needs a patch prompt',
+          'Give "patch": another prompt with the same number of tokens as the prompt, e.g. ' +
+            "the prompt with one word changed",
+        );
+      }
+      if (op === "add" && params.dimension === undefined) {
+        throw new InvalidArgumentError(
+          'Operation "add" needs a dimension',
+          `Give "dimension": the index of the unit vector to add (0..${m.nEmbd - 1} on the ` +
+            "residual stream), scaled by the factor",
+        );
+      }
+      const heads = ints(params.heads);
+      if (heads && !ATTENTION_HOOK.test(params.hook as string)) {
+        throw new InvalidArgumentError(
+          `Heads were given for "${params.hook}", which has no head dimension`,
+          "Use heads with attn.hook_q, attn.hook_k, attn.hook_v, attn.hook_z or " +
+            "attn.hook_pattern, or leave heads empty",
+        );
+      }
+    },
     async load() {
       const { intervene } = await import("../src/analysis/intervene.ts");
-      return ({ model, params, onProgress }) =>
-        intervene(model, params.text as string, {
+      const { inputTokens } = await import("../src/analysis/layers.ts");
+      return ({ model, params, onProgress }) => {
+        const op = params.op as InterveneOpName;
+        const text = params.text as string;
+        const hook = params.hook as string;
+        let vector: Float32Array | undefined;
+        if (op === "add") {
+          // The one-hot direction e_k over the hook's last dimension (heads × d_head flattened
+          // for q/k/v/z, the key position for the pattern).
+          const { nEmbd, nHead, nInner } = model.config;
+          const width = /attn\.hook_[qkvz]$/.test(hook)
+            ? nEmbd
+            : hook === "attn.hook_pattern"
+            ? inputTokens(model, text, 1).length
+            : /^mlp\.hook_(pre|post)$/.test(hook)
+            ? nInner
+            : nEmbd;
+          const k = params.dimension as number;
+          if (k >= width) {
+            throw new InvalidArgumentError(
+              `Dimension "${k}" is outside the last dimension of ${hook}, which has ${width} ` +
+                "entries",
+              `Use a dimension in 0..${width - 1}` +
+                (/attn\.hook_[qkvz]$/.test(hook) ? ` (head × ${nEmbd / nHead} + j)` : ""),
+            );
+          }
+          vector = new Float32Array(width);
+          vector[k] = 1;
+        }
+        return intervene(model, text, {
           target: params.target as string,
-          op: params.op as "scale",
-          factor: params.op === "scale" ? params.scale as number : undefined,
-          hook: params.hook as string,
+          op,
+          factor: params.factor as number | undefined,
+          hook,
+          positions: ints(params.positions),
+          heads: ints(params.heads),
+          patch: op === "patch" ? params.patch as string : undefined,
+          vector,
           onProgress,
         });
+      };
     },
   },
   {
