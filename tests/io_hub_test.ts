@@ -294,6 +294,21 @@ Deno.test("a stalled download is aborted after the stall timeout; the retry resu
   });
 });
 
+Deno.test("a stall timeout beyond setTimeout's range (or Infinity) never aborts", async () => {
+  // setTimeout treats delays over 2^31 - 1 ms (about 24.8 days) as 1 ms: a generous timeout,
+  // e.g. LAMINAR_DOWNLOAD_STALL_S=1e9 to turn the watchdog off, must not abort at once.
+  for (const stallTimeoutMs of [2 ** 32, Infinity]) {
+    await withHub(async (hub, cacheDir) => {
+      const opts = { cacheDir, endpoint: hub.url, offline: false, token: "", stallTimeoutMs };
+      const got = await resolveModel(REPO, opts);
+      assertSameBytes(
+        await Deno.readFile(join(got.dir, "model.safetensors")),
+        FILES["model.safetensors"],
+      );
+    });
+  }
+});
+
 Deno.test("a server ignoring Range (200) restarts the file from 0", async () => {
   await withHub(async (hub, cacheDir) => {
     const opts = { cacheDir, endpoint: hub.url, offline: false, token: "" };

@@ -89,9 +89,23 @@ Deno.test(
     const contexts: [string, Gpu][] = [
       ["scalar", new Gpu(base.device, { ...base.caps, isFallbackAdapter: true, subgroups: false })],
     ];
-    if (base.caps.subgroups && base.caps.subgroupMinSize >= 8) {
+    // Subgroups of fewer than 8 lanes (llvmpipe at 128 bits, SwiftShader, WARP) cannot hand out
+    // 8 rows of A by subgroupBroadcast: the scalar kernel must run there.
+    const fastOk = base.caps.subgroups && base.caps.subgroupMinSize >= 8;
+    if (base.caps.subgroups) {
       contexts.push(["subgroup", new Gpu(base.device, { ...base.caps, isFallbackAdapter: true })]);
-    } else console.warn(`no subgroups of 8+ on ${base.caps.description}: fast path not tested`);
+    }
+    if (!fastOk) {
+      console.warn(`no subgroups of 8+ on ${base.caps.description}: fast path not tested`);
+    }
+    // A hardware adapter never takes the CPU fast path (simple variant forced: matmul.wgsl).
+    const hw = new Gpu(base.device, {
+      ...base.caps,
+      isFallbackAdapter: false,
+      subgroupMinSize: 32,
+    });
+    hw.matmulVariant = "simple";
+    contexts.push(["hardware", hw]);
     // [M, K, N, transposeW]
     const cases: [number, number, number, boolean][] = [
       [1, 1, 1, false], // tiny, scalar
@@ -128,7 +142,7 @@ Deno.test(
         const d = maxAbsDiff(got, want);
         const at = `${name} M=${M} K=${K} N=${N}${transposeW ? " (B^T)" : ""}`;
         assert(d < 1e-4, `${at}: max diff ${d}`);
-        const fast = name === "subgroup" && K % 4 === 0 && (transposeW || N % 4 === 0);
+        const fast = name === "subgroup" && fastOk && K % 4 === 0 && (transposeW || N % 4 === 0);
         const kernel = fast
           ? (transposeW ? KERNELS.matmulSubgroupTransB : KERNELS.matmulSubgroup)
           : (transposeW ? KERNELS.matmulTransB : KERNELS.matmul);
@@ -304,6 +318,27 @@ Deno.test(
   },
 );
 
+// Head sizes whose pipeline constants differ from GPT-2's (DH4 = dh / 4, BK = min(64, 512 / DH4)):
+// tile loads that do not divide the 64 invocations evenly (BK * DH4 = 64, 192, 320, 500), key
+// tiles of 20 and 25 (not dividing the 64-query block), and the largest head (DH4 = 32, BK 16).
+Deno.test("flash attention() at head sizes 4, 12, 20, 80, 100 and 128", opts, async () => {
+  const gpu = await testGpu();
+  let n = 0;
+  for (const dh of [4, 12, 20, 80, 100, 128]) {
+    for (const T of [1, 25, 64, 65, 131]) {
+      const B = 1 + (n % 2), H = 1 + (n % 3), D = H * dh;
+      const qkv = randn(B * T * 3 * D, 5000 + n++, 2);
+      const z = await attention(Tensor.from(gpu, qkv, [B, T, 3 * D]), {
+        heads: H,
+        variant: "flash",
+      })
+        .read();
+      const d = maxAbsDiff(z, attentionRef(qkv, B, T, D, H).z);
+      assert(d < 1e-5, `B=${B} T=${T} dh=${dh} H=${H}: ${d}`);
+    }
+  }
+});
+
 Deno.test(
   "attention() picks the flash kernel only when no pattern is asked for",
   opts,
@@ -437,4 +472,14 @@ Deno.test("setReductionVariant() refuses subgroups on a device without them", as
   assertEquals(usesSubgroupReductions(some), true); // "auto" picks subgroups where they exist
   setReductionVariant(some, "workgroup");
   assertEquals(usesSubgroupReductions(some), false);
+});
+
+// Run by tests/subgroup_sizes_test.ts with llvmpipe's vector width changed: the device must have
+// the subgroup size that run asked for (else the sweep would test size 8 again and pass).
+Deno.test("the device has the subgroup size the test run asked for", async () => {
+  const want = Deno.env.get("LAMINAR_TEST_SUBGROUP_SIZE");
+  if (!want) return;
+  const { caps } = await testGpu();
+  assert(caps.subgroups, `${caps.description}: no subgroups`);
+  assertEquals([caps.subgroupMinSize, caps.subgroupMaxSize], [Number(want), Number(want)]);
 });

@@ -201,8 +201,10 @@ function preferVulkan(): void {
 }
 
 /**
- * Compile a probe shader with the subgroup operations and builtins the reduction kernels use:
- * a driver that offers the feature but rejects them falls back to the workgroup kernels.
+ * Compile a probe shader with the subgroup operations and builtins the kernels use (reductions:
+ * subgroupAdd/Max and the subgroup builtins; matmul_subgroup.wgsl: subgroupBroadcast of a vec4
+ * from a constant lane): a driver that offers the feature but rejects them falls back to the
+ * kernels without subgroups.
  */
 async function subgroupShadersWork(device: GPUDevice): Promise<boolean> {
   const code = `
@@ -212,15 +214,25 @@ fn main(@builtin(local_invocation_index) i: u32, @builtin(subgroup_id) sg: u32,
         @builtin(num_subgroups) n: u32, @builtin(subgroup_size) size: u32,
         @builtin(subgroup_invocation_id) lane: u32) {
   let v = subgroupAdd(f32(i)) + subgroupMax(f32(lane));
-  if (lane == 0u) { out[sg] = v + f32(n + size); }
+  let w = subgroupBroadcast(vec4<f32>(v, f32(i), 0.0, 1.0), 1u);  // matmul_subgroup.wgsl
+  if (lane == 0u) { out[sg] = w.x + w.y + f32(n + size); }
 }`;
+  // A driver that rejects the shader reports an internal error (a pipeline the backend compiler
+  // failed on), not a validation error: catch both. The scopes are popped on every path.
+  device.pushErrorScope("internal");
+  device.pushErrorScope("validation");
+  let ok = true;
   try {
-    device.pushErrorScope("validation");
     const module = device.createShaderModule({ code });
     device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
-    const error = await device.popErrorScope();
-    return error === null;
   } catch {
-    return false;
+    ok = false;
   }
+  try {
+    if (await device.popErrorScope()) ok = false;
+    if (await device.popErrorScope()) ok = false;
+  } catch {
+    ok = false;
+  }
+  return ok;
 }

@@ -58,7 +58,8 @@ export interface ResolveModelOptions {
   token?: string;
   /**
    * Abort a download that receives no data for this long, keeping the partial file so the next
-   * call resumes (default: LAMINAR_DOWNLOAD_STALL_S seconds, else 60 s).
+   * call resumes (default: LAMINAR_DOWNLOAD_STALL_S seconds, else 60 s). Above 2^31 - 1 ms
+   * (about 24.8 days; Infinity included) there is no watchdog.
    */
   stallTimeoutMs?: number;
 }
@@ -431,6 +432,9 @@ async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
   while (written < data.length) written += await file.write(data.subarray(written));
 }
 
+/** Longest delay setTimeout honours (ms); longer ones fire after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 async function downloadBlob(
   ctx: DownloadContext,
   url: string,
@@ -447,10 +451,13 @@ async function downloadBlob(
   }
   const extra: Record<string, string> = resumeFrom > 0 ? { range: `bytes=${resumeFrom}-` } : {};
   // A watchdog aborts the request when no data arrives for stallTimeoutMs (connect or body).
+  // setTimeout runs delays above 2^31 - 1 ms after 1 ms: longer timeouts (and Infinity) disarm it.
   const controller = new AbortController();
   let watchdog: ReturnType<typeof setTimeout> | undefined;
+  const armed = ctx.stallTimeoutMs <= MAX_TIMER_MS;
   const kick = () => {
     clearTimeout(watchdog);
+    if (!armed) return;
     watchdog = setTimeout(
       () => controller.abort(new Error(`no data for ${ctx.stallTimeoutMs / 1000} s`)),
       ctx.stallTimeoutMs,
