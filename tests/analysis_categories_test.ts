@@ -23,48 +23,13 @@ import {
 } from "../src/analysis/categories.ts";
 import { cosineMatrix, mean, rowMatrix, ttestInd, variance } from "../src/stats/mod.ts";
 import { command } from "../cli/categories.ts";
+import { SEED_WORD_IDS } from "./helpers/seed_words.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const FIX = new URL("./fixtures/", import.meta.url).pathname;
 const TOL = 1e-4;
 
-// GPT-2 ids of " galaxy", " asteroid", ... (the seed's words with a leading space).
-const SEED_IDS = [
-  16161,
-  27460,
-  31733,
-  39385,
-  2272,
-  4252,
-  5440,
-  8824,
-  3491,
-  13066,
-  13387,
-  34902,
-  18507,
-  20710,
-  3420,
-  4324,
-  20450,
-  5118,
-  3084,
-  14477,
-  3996,
-  4314,
-  3355,
-  25286,
-  30777,
-  25996,
-  23612,
-  47565,
-  17180,
-  9403,
-  27644,
-  10912,
-  28738,
-  8234,
-];
+const SEED_IDS = SEED_WORD_IDS;
 
 Deno.test("the seed's words are one GPT-2 token each with a leading space", () => {
   const ids = checkCategoryWords(SEED_CATEGORY_WORDS).map((w) => w.id);

@@ -17,6 +17,7 @@ import { Gpu } from "../src/gpu/context.ts";
 import { checkIntervention } from "../src/model/hooks.ts";
 import { rowChunks } from "../src/model/weights.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
+import { SEED_WORD_IDS } from "./helpers/seed_words.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const FIX = new URL("./fixtures/", import.meta.url).pathname;
@@ -82,44 +83,7 @@ Deno.test("forward() top-10 next tokens match HF (sotu-gpt2-mini)", opts, async 
 
 Deno.test("a batch of one-token words matches HF hidden states (tiny-gpt2)", opts, async () => {
   const { model, golden, meta } = await fixture("tiny-gpt2");
-  // The seed 001 word list, each word with a leading space (one GPT-2 token each), ids mod 2048.
-  const gpt2Ids = [
-    16161,
-    27460,
-    31733,
-    39385,
-    2272,
-    4252,
-    5440,
-    8824,
-    3491,
-    13066,
-    13387,
-    34902,
-    18507,
-    20710,
-    3420,
-    4324,
-    20450,
-    5118,
-    3084,
-    14477,
-    3996,
-    4314,
-    3355,
-    25286,
-    30777,
-    25996,
-    23612,
-    47565,
-    17180,
-    9403,
-    27644,
-    10912,
-    28738,
-    8234,
-  ];
-  const ids = gpt2Ids.map((i) => i % 2048);
+  const ids = SEED_WORD_IDS.map((i) => i % 2048);
   assertEquals(meta.texts.length, 5);
   const want = golden.getF32("words.hidden"); // [L+1, 34, D]
   const out = await model.run(ids.map((i) => [i]), { hiddenStates: true }); // [L+1, 34, 1, D]
