@@ -74,6 +74,17 @@ export function rangeOption(value: string | undefined, name: string): [number, n
   return [parts[0], parts[1]];
 }
 
+/** The parse options every book command has. */
+export const BOOK_OPTIONS = {
+  book: { type: "string", default: "sotu" },
+  "keep-gutenberg-header": { type: "boolean", default: false },
+} as const;
+
+/** A fixed-point number right-aligned in `width`, or "–" for null (undefined statistics). */
+export function fixed(x: number | null, digits = 3, width = 8): string {
+  return (x === null ? "–" : x.toFixed(digits)).padStart(width);
+}
+
 /** The options every book command has. */
 export interface BookRunOptions {
   /** --book */

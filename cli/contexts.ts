@@ -13,7 +13,7 @@ import {
   parse,
   useColor,
 } from "./common.ts";
-import { BOOK_HELP, rangeOption, startBookRun } from "./book_commands.ts";
+import { BOOK_HELP, BOOK_OPTIONS, fixed as f, rangeOption, startBookRun } from "./book_commands.ts";
 import { InvalidArgumentError } from "../src/errors.ts";
 import { writeSafetensors } from "../src/io/safetensors.ts";
 import { linspace } from "../src/stats/histogram.ts";
@@ -61,10 +61,6 @@ Examples:
   deno task cli contexts --book sotu:all --targets war,army,navy --max-per-word 100`;
 
 const SHADES = " ▁▂▃▄▅▆▇█";
-
-function f(x: number | null, digits = 3, width = 8): string {
-  return (x === null ? "–" : x.toFixed(digits)).padStart(width);
-}
 
 /** One row of the text tornado: each bin's probability as a shade, 0 to 0.25 (the seed's vmax). */
 function shadeRow(p: (number | null)[]): string {
@@ -143,8 +139,7 @@ export const command: CliCommand = {
   async run(args) {
     const { values } = parse(args, {
       ...COMMON_OPTIONS,
-      book: { type: "string", default: "sotu" },
-      "keep-gutenberg-header": { type: "boolean", default: false },
+      ...BOOK_OPTIONS,
       targets: { type: "string", default: CLI_DEFAULT_TARGETS },
       "no-leading-space": { type: "boolean", default: false },
       window: { type: "string" },

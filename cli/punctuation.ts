@@ -19,7 +19,7 @@ import {
   type PunctuationMatrices,
   type PunctuationResult,
 } from "../src/analysis/punctuation.ts";
-import { BOOK_HELP, rangeOption, startBookRun } from "./book_commands.ts";
+import { BOOK_HELP, BOOK_OPTIONS, fixed as f, rangeOption, startBookRun } from "./book_commands.ts";
 
 const HELP = `usage: deno task cli punctuation [options]
 
@@ -60,10 +60,6 @@ Examples:
   deno task cli punctuation --book https://www.gutenberg.org/cache/epub/219/pg219.txt \\
       --model gpt2-medium --mi-range 0,1.5 --cov-range -1,105
   deno task cli punctuation --count 100 --layer 4 --json`;
-
-function f(x: number | null, digits = 3, width = 8): string {
-  return (x === null ? "–" : x.toFixed(digits)).padStart(width);
-}
 
 /** The terminal view of a punctuation result. */
 export function renderPunctuation(r: PunctuationResult, color = false): string {
@@ -142,8 +138,7 @@ export const command: CliCommand = {
   async run(args) {
     const { values } = parse(args, {
       ...COMMON_OPTIONS,
-      book: { type: "string", default: "sotu" },
-      "keep-gutenberg-header": { type: "boolean", default: false },
+      ...BOOK_OPTIONS,
       count: { type: "string" },
       pre: { type: "string" },
       post: { type: "string" },
