@@ -11,15 +11,16 @@
 // mode 0: every (i, j) (two groups); 1: i < j filled, the rest 0; 2: i <= j computed and mirrored.
 // Fewer than 2 kept elements give NaN.
 //
-// Bin edges are compared exactly: edge k = lo + k * (hi - lo) / BINS is carried as lo plus
-// k * (q1h + q1l + q2), where q1h + q1l + q2 = (hi - lo) / BINS to ~2^-46 relative (q1h has 12
-// significant bits so k * q1h is exact); v - edge is evaluated with an exact two-difference, so
-// the bin of v matches numpy's float64 searchsorted except when v is within ~2^-36 of an edge.
+// Bins: kernels/pairwise_bins.wgsl (prepended before compilation) evaluates numpy's edges almost
+// exactly.
 // Entropies use a table tab[c] = c * log2(c) as a (hi, lo) float pair, summed as double-f32:
 // n * MI = tab[n] + sum tab[joint] - sum tab[row sums] - sum tab[column sums].
 //
 // One workgroup of 64 per (layer, i, j); launch (min(W, nx), ceil(W / nx)), W = layers * n * m.
-// HIST_SIZE (>= BINS^2) is substituted into the source before compilation.
+// listed = 1: the pairs are those listed by pairwise_mi_fast.wgsl (list[0] of them, pair index
+// w = l * n * m + i * m + j at list[4 + q]), for pairs its prebinned path cannot take; the
+// launch is indirect (pairwise_mi_args.wgsl) with nx fixed. HIST_SIZE (>= BINS^2) is
+// substituted into the source before compilation.
 
 struct Params {
   n: u32,
@@ -36,6 +37,8 @@ struct Params {
   mode: u32,
   nx: u32,
   o_base: u32,
+  listed: u32,
+  zero: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -46,78 +49,26 @@ struct Params {
 @group(0) @binding(5) var<storage, read> tab: array<vec2<f32>>;
 @group(0) @binding(6) var<storage, read_write> mi_out: array<f32>;
 @group(0) @binding(7) var<storage, read_write> cov_out: array<f32>;
+@group(0) @binding(8) var<storage, read> list: array<u32>;
 
 const WG: u32 = 64u;
 var<workgroup> hist: array<atomic<u32>, HIST_SIZE>;
 var<workgroup> ra: array<vec4<f32>, 64>;
 var<workgroup> rb: array<vec4<f32>, 64>;
-
-struct Edges {
-  lo: f32,
-  q1h: f32,
-  q1l: f32,
-  q2: f32,
-  inv: f32,
-}
-
-// Keep the top 12 significant bits (exact products with integers < 128).
-fn split_hi(a: f32) -> f32 {
-  return bitcast<f32>(bitcast<u32>(a) & 0xfffff000u);
-}
-
-fn make_edges(lo: f32, hi: f32, bins: u32) -> Edges {
-  let b = f32(bins);
-  let dh = hi - lo;  // d = dh + dl exactly (two-difference)
-  let bb = dh - hi;
-  let dl = (hi - (dh - bb)) + (-lo - bb);
-  let q1 = dh / b;
-  let q1h = split_hi(q1);
-  let q1l = q1 - q1h;
-  let r = ((dh - q1h * b) - q1l * b) + dl;
-  return Edges(lo, q1h, q1l, r / b, b / dh);
-}
-
-// v >= edge k, i.e. the sign of (v - lo) - k * step evaluated almost exactly.
-fn at_or_above(v: f32, e: Edges, k: u32) -> bool {
-  let a = v - e.lo;
-  let bb = a - v;
-  let ae = (v - (a - bb)) + (-e.lo - bb);
-  let kf = f32(k);
-  let t = a - kf * e.q1h;
-  return ((t - kf * e.q1l) + ae) - kf * e.q2 >= 0.0;
-}
-
-// numpy: searchsorted(edges, v, "right") - 1, with v == max in the last bin.
-fn bin_of(v: f32, e: Edges, bins: u32) -> u32 {
-  var k = u32(clamp(floor((v - e.lo) * e.inv), 0.0, f32(bins - 1u)));
-  for (var it = 0u; it < 2u; it = it + 1u) {
-    if (k > 0u && !at_or_above(v, e, k)) {
-      k = k - 1u;
-    } else if (k + 1u < bins && at_or_above(v, e, k + 1u)) {
-      k = k + 1u;
-    }
-  }
-  return k;
-}
-
-// Double-f32 addition (two-sum), (hi, lo).
-fn dd_add(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
-  let s = a.x + b.x;
-  let bb = s - a.x;
-  let e = (a.x - (s - bb)) + (b.x - bb) + a.y + b.y;
-  let h = s + e;
-  return vec2<f32>(h, e - (h - s));
-}
-
-fn nan() -> f32 {
-  return bitcast<f32>(0x7fc00000u);
-}
+var<workgroup> listed_w: u32;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let w = wg.y * p.nx + wg.x;
+  var w = wg.y * p.nx + wg.x;
   let per = p.n * p.m;
-  if (w >= p.layers * per) { return; }  // uniform per workgroup
+  if (p.listed == 1u) {
+    if (lid == 0u) {
+      listed_w = 0xffffffffu;
+      if (w < list[0]) { listed_w = list[4u + w]; }
+    }
+    w = workgroupUniformLoad(&listed_w);  // a storage read made uniform for the barriers below
+  }
+  if (w >= p.layers * per) { return; }
   let l = w / per;
   let r = w % per;
   let i = r / p.m;
@@ -161,30 +112,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let tot = ra[0];
   let ext = rb[0];
   let cnt = tot.z;
-  var lx = ext.x;
-  var ux = -ext.y;
-  var ly = ext.z;
-  var uy = -ext.w;
-  if (cnt < 1.0) {
-    lx = 0.0;
-    ux = 1.0;
-    ly = 0.0;
-    uy = 1.0;
-  }
-  // numpy widens an empty range by 0.5 each side (the bin of a constant vector does not change
-  // MI: all its mass is in one bin whichever it is).
-  if (lx == ux) {
-    let h = max(0.5, abs(lx) * 1e-6);
-    lx = lx - h;
-    ux = ux + h;
-  }
-  if (ly == uy) {
-    let h = max(0.5, abs(ly) * 1e-6);
-    ly = ly - h;
-    uy = uy + h;
-  }
-  let ex = make_edges(lx, ux, bins);
-  let ey = make_edges(ly, uy, bins);
+  let ex = kept_edges(ext.x, -ext.y, cnt, bins);
+  let ey = kept_edges(ext.z, -ext.w, cnt, bins);
   // Kept means relative to the whole-vector means.
   let mx = tot.x / max(cnt, 1.0);
   let my = tot.y / max(cnt, 1.0);

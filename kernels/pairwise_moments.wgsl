@@ -21,6 +21,7 @@ struct Params {
   mode: u32,
   base_x: u32,
   base_y: u32,
+  zero: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -34,14 +35,6 @@ var<workgroup> ra: array<vec4<f32>, 256>;
 var<workgroup> rb: array<vec4<f32>, 256>;
 var<workgroup> rc: array<vec2<u32>, 256>;
 var<workgroup> shift: vec2<f32>;
-
-fn dd_add(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
-  let s = a.x + b.x;
-  let bb = s - a.x;
-  let e = (a.x - (s - bb)) + (b.x - bb) + a.y + b.y;
-  let h = s + e;
-  return vec2<f32>(h, e - (h - s));
-}
 
 fn dd_add4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
   return vec4<f32>(dd_add(a.xy, b.xy), dd_add(a.zw, b.zw));

@@ -17,6 +17,7 @@ struct Params {
   mode: u32,
   nbins: u32,
   base: u32,
+  zero: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -30,14 +31,6 @@ const MAX_BINS: u32 = 1024u;
 var<workgroup> hist: array<atomic<u32>, 1024>;
 var<workgroup> rs: array<vec4<f32>, 256>;
 var<workgroup> rc: array<vec2<u32>, 256>;
-
-fn dd_add(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
-  let s = a.x + b.x;
-  let bb = s - a.x;
-  let e = (a.x - (s - bb)) + (b.x - bb) + a.y + b.y;
-  let h = s + e;
-  return vec2<f32>(h, e - (h - s));
-}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

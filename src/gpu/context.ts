@@ -39,8 +39,14 @@ export interface Dispatch {
   params?: ArrayBuffer;
   /** Storage bindings 1..n (binding 0 is the uniform when `params` is set, else 0..n-1). */
   buffers: BufferRange[];
-  /** Workgroup counts. */
+  /** Workgroup counts (ignored when `indirect` is set). */
   workgroups: [number, number?, number?];
+  /**
+   * Read the workgroup counts from this range at launch time (three u32 written by an earlier
+   * launch of the same submission): the buffer must come from the pool (`Tensor.empty`), whose
+   * buffers allow indirect use.
+   */
+  indirect?: BufferRange;
   /** Work done, for profiles: floating-point operations. */
   flops?: number;
   /** Work done, for profiles: bytes moved (approximate). */
@@ -186,6 +192,15 @@ export class Gpu {
           "Bind tensor views that start at an aligned row (see alignedRowStep)",
         );
       }
+    }
+    if (
+      d.indirect && (d.indirect.offset % 4 !== 0 || d.indirect.offset + 12 > d.indirect.buffer.size)
+    ) {
+      throw new InvalidArgumentError(
+        `Kernel "${d.kernel.name}" reads its workgroup counts at byte "${d.indirect.offset}" of a ` +
+          `${d.indirect.buffer.size}-byte buffer`,
+        "Pass a 4-byte-aligned range holding three u32",
+      );
     }
     this.#ops.push({ kind: "dispatch", d });
   }
@@ -348,7 +363,8 @@ export class Gpu {
       }
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, group);
-      pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1);
+      if (d.indirect) pass.dispatchWorkgroupsIndirect(d.indirect.buffer, d.indirect.offset);
+      else pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1);
       if (perLaunch) {
         pass.end();
         pass = null;

@@ -4,7 +4,9 @@
  * @module
  */
 
-const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+// INDIRECT: a pooled buffer may hold the workgroup counts of an indirect launch.
+const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST |
+  GPUBufferUsage.INDIRECT;
 
 /** Reusable storage buffers, bucketed by size rounded up to 256 bytes. */
 export class BufferPool {

@@ -5,3 +5,4 @@
  */
 export * from "./pairwise.ts";
 export * from "./embed.ts";
+export type { MiAlgorithm } from "./mi_kernels.ts";

@@ -23,9 +23,10 @@ import { InvalidArgumentError, ShapeError } from "../errors.ts";
 import { grid } from "../tensor/kernels.ts";
 import { matmul } from "../tensor/ops.ts";
 import { type Shape, Tensor } from "../tensor/tensor.ts";
+import { type MiAlgorithm, recordMiChunk } from "./mi_kernels.ts";
 import statsSrc from "../../kernels/pairwise_stats.wgsl" with { type: "text" };
-import micovSrc from "../../kernels/pairwise_micov.wgsl" with { type: "text" };
 import gramSrc from "../../kernels/pairwise_gram.wgsl" with { type: "text" };
+import exactSrc from "../../kernels/exact_f32.wgsl" with { type: "text" };
 import summarySrc from "../../kernels/pairwise_summary.wgsl" with { type: "text" };
 import edgesSrc from "../../kernels/pairwise_edges.wgsl" with { type: "text" };
 import momentsSrc from "../../kernels/pairwise_moments.wgsl" with { type: "text" };
@@ -61,6 +62,13 @@ export interface MiCovGpuOptions extends PairOptions {
    * the D elements of each vector); 0 keeps everything (default 5, as the seed's sweep).
    */
   outlierZ?: number;
+  /**
+   * How the joint histograms are counted: `"prebinned"` (default) bins each vector once and
+   * counts pairs from the shared bins, finishing on the GPU the pairs whose kept range differs
+   * from their vectors' own with the direct kernel; `"direct"` bins every pair's elements
+   * itself. Same MI; covariance equal to f32 rounding.
+   */
+  algorithm?: MiAlgorithm;
   /** Write MI here (`[L, N, M]` elements). */
   outMi?: Tensor;
   /** Write the covariance here (`[L, N, M]` elements). */
@@ -80,19 +88,11 @@ export const MAX_SUMMARY_BINS = 1024;
 
 const STATS: Kernel = { name: "pairwise_stats", code: statsSrc };
 const GRAM: Kernel = { name: "pairwise_gram", code: gramSrc };
-const SUMMARY: Kernel = { name: "pairwise_summary", code: summarySrc };
+const SUMMARY: Kernel = { name: "pairwise_summary", code: exactSrc + summarySrc };
 const EDGES: Kernel = { name: "pairwise_edges", code: edgesSrc };
-const MOMENTS: Kernel = { name: "pairwise_moments", code: momentsSrc };
+const MOMENTS: Kernel = { name: "pairwise_moments", code: exactSrc + momentsSrc };
 const ROWS: Kernel = { name: "pairwise_rows", code: rowsSrc };
 const MASK: Kernel = { name: "pairwise_mask", code: maskSrc };
-
-function micovKernel(bins: number): Kernel {
-  const size = Math.ceil((bins * bins) / 64) * 64;
-  return {
-    name: `pairwise_micov_h${size}`,
-    code: micovSrc.replaceAll("HIST_SIZE", String(size)),
-  };
-}
 
 function fmt(s: Shape): string {
   return `[${s.join(", ")}]`;
@@ -356,7 +356,7 @@ interface RecordedPairs {
   shape: number[];
   mode: number;
   bad: Tensor<"u32">;
-  temps: Tensor[];
+  temps: { dispose(): void }[];
 }
 
 /**
@@ -672,6 +672,13 @@ function recordMiCov(
 ): { mi: Tensor; cov: Tensor } & RecordedPairs {
   const bins = options.bins ?? 15;
   const thr = options.outlierZ ?? 5;
+  const algorithm = options.algorithm ?? "prebinned";
+  if (algorithm !== "prebinned" && algorithm !== "direct") {
+    throw new InvalidArgumentError(
+      `algorithm must be "prebinned" or "direct", got "${algorithm}"`,
+      'Leave it unset ("prebinned") unless comparing the two kernels',
+    );
+  }
   checkBins(a.gpu, bins);
   checkZ(thr);
   const { A, B, mode, shape } = pairOf(a, options, "upper");
@@ -681,7 +688,7 @@ function recordMiCov(
   const table = cLogTable(gpu, A.d);
   const per = A.n * B.n;
   const step = layersPerLaunch(A, B, per);
-  const temps: Tensor[] = [];
+  const temps: { dispose(): void }[] = [];
   let flag = bad;
   for (let l0 = 0; l0 < A.layers; l0 += step) {
     const c = Math.min(step, A.layers - l0);
@@ -703,39 +710,32 @@ function recordMiCov(
         "Pass output tensors at offset 0 of their buffers",
       );
     }
-    const W = c * per;
-    const [nx, ny] = grid(W, gpu.caps.maxWorkgroupsPerDimension);
-    gpu.dispatch({
-      kernel: micovKernel(bins),
-      params: params(
-        A.n,
-        B.n,
-        c,
-        A.d,
-        sA.layerStride,
-        sA.vecStride,
-        sA.base,
-        sB.layerStride,
-        sB.vecStride,
-        sB.base,
+    const stackOf = (st: Stack, stats: Tensor) => ({
+      n: st.n,
+      layerStride: st.layerStride,
+      vecStride: st.vecStride,
+      base: st.base,
+      range: st.range,
+      stats,
+    });
+    const ma = stackOf(sA, sa.stats);
+    temps.push(
+      ...recordMiChunk(gpu, {
+        a: ma,
+        b: options.other ? stackOf(sB, sb.stats) : ma,
+        layers: c,
+        d: A.d,
         bins,
         mode,
-        nx,
-        oMi.base,
-      ),
-      buffers: [
-        sA.range,
-        sB.range,
-        sa.stats.range,
-        sb.stats.range,
-        table.range,
-        oMi.range,
-        oCov.range,
-      ],
-      workgroups: [nx, ny],
-      flops: 12 * W * A.d,
-      bytes: 16 * W * A.d,
-    });
+        table,
+        mi: oMi.range,
+        cov: oCov.range,
+        outBase: oMi.base,
+        zero: scratchOf(gpu).zero.range,
+        sink: sink(gpu).range,
+        algorithm,
+      }),
+    );
   }
   return { mi, cov, shape, mode, bad: flag!, temps };
 }
@@ -1113,7 +1113,7 @@ export function recordSummary(values: Tensor, options: RecordSummaryOptions = {}
   perChunk(P, [{ t: f, rowBytes: 16 }, { t: u, rowBytes: 4 * (nb + 2) }], (ch, [fr, ur]) => {
     gpu.dispatch({
       kernel: SUMMARY,
-      params: params(P.n, P.m, upper ? 1 : 0, nb, ch.base),
+      params: params(P.n, P.m, upper ? 1 : 0, nb, ch.base, 0), // 0: p.zero (exact_f32.wgsl)
       buffers: [ch.range, edgeRange, fr, ur],
       workgroups: [ch.count],
       bytes: 4 * ch.count * P.n * P.m,
@@ -1326,7 +1326,7 @@ export function recordJointMoments(
     const cy = Y.chunks.find((c) => c.l0 === ch.l0)!; // same shape: the same chunks
     gpu.dispatch({
       kernel: MOMENTS,
-      params: params(X.n, X.m, upper ? 1 : 0, ch.base, cy.base),
+      params: params(X.n, X.m, upper ? 1 : 0, ch.base, cy.base, 0), // 0: p.zero (exact_f32.wgsl)
       buffers: [ch.range, cy.range, fr, ur],
       workgroups: [ch.count],
       bytes: 16 * ch.count * X.n * X.m,

@@ -1,0 +1,157 @@
+// The two MI + covariance paths (src/pairwise/mi_kernels.ts) against each other and the float64
+// reference: "prebinned" (per-vector bins, pairs counted from bin bytes, pairs whose kept range
+// is not their vectors' own finished by the direct kernel in an indirect launch) and "direct".
+// Both build the same joint histograms; the entropy sums run in a different order, so MI agrees
+// to f32 rounding (2e-6 absolute; one count in another bin moves MI by ~1/n, over 1e-3 here).
+// Covariance is summed differently (one pass over values shifted by the vector means vs two
+// passes), so it agrees to f32 rounding: |diff| <= 1e-5 * max(|cov|, std_i * std_j).
+import { assert } from "./helpers/assert.ts";
+import { randn, rng, testGpu } from "./helpers/gpu.ts";
+import { Tensor } from "../src/tensor/tensor.ts";
+import { pairwiseMiCov } from "../src/kernels.ts";
+import type { Gpu } from "../src/gpu/context.ts";
+import { fastPairs } from "../src/pairwise/mi_kernels.ts";
+import { mutInfoAndCov, std } from "../src/stats/mod.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+/**
+ * Rows where some pairs must take the direct path: row 3k + 1 has an outlier exactly where row
+ * 3k has its maximum (so the pair drops row 3k's maximum), row 3k + 2 is ordinary. Plus rows
+ * with own outliers, constant rows and integer rows (values on bin edges).
+ */
+function rows(n: number, d: number, seed: number): Float32Array {
+  const x = randn(n * d, seed, 1.5);
+  const r = rng(seed + 7);
+  for (let i = 0; i < n; i++) {
+    const row = x.subarray(i * d, (i + 1) * d);
+    if (i % 3 === 1) {
+      const prev = x.subarray((i - 1) * d, i * d);
+      let am = 0;
+      for (let k = 1; k < d; k++) if (prev[k] > prev[am]) am = k;
+      row[am] = 60; // an outlier of this row at the previous row's maximum
+    }
+    if (i % 7 === 5) row.fill(-2.5);
+    if (i % 11 === 4) { for (let k = 0; k < d; k++) row[k] = Math.floor(r() * 9); }
+    if (i % 13 === 6) row[Math.floor(r() * d)] = -80;
+  }
+  return x;
+}
+
+async function both(
+  gpu: Gpu,
+  x: Tensor,
+  o: Parameters<typeof pairwiseMiCov>[1],
+): Promise<{ p: Float32Array[]; q: Float32Array[] }> {
+  const a = pairwiseMiCov(x, { ...o, algorithm: "prebinned" });
+  const b = pairwiseMiCov(x, { ...o, algorithm: "direct" });
+  const bufs = await gpu.read([a.mi.range, a.cov.range, b.mi.range, b.cov.range]);
+  const size = a.mi.size;
+  const out = bufs.map((buf) => new Float32Array(buf, 0, size));
+  for (const t of [a.mi, a.cov, b.mi, b.cov]) t.dispose();
+  return { p: out.slice(0, 2), q: out.slice(2) };
+}
+
+function sameMi(label: string, p: Float32Array, q: Float32Array): void {
+  for (let k = 0; k < p.length; k++) {
+    assert(
+      Math.abs(p[k] - q[k]) <= 2e-6 || (Number.isNaN(p[k]) && Number.isNaN(q[k])),
+      `${label}: MI[${k}] prebinned ${p[k]} vs direct ${q[k]}`,
+    );
+  }
+}
+
+function closeCov(
+  label: string,
+  p: Float32Array,
+  q: Float32Array,
+  sdA: number[],
+  sdB: number[],
+): void {
+  const m = sdB.length;
+  for (let k = 0; k < p.length; k++) {
+    if (Number.isNaN(q[k])) {
+      assert(Number.isNaN(p[k]), `${label}: cov[${k}] ${p[k]} should be NaN`);
+      continue;
+    }
+    const scale = Math.max(Math.abs(q[k]), sdA[Math.floor(k / m) % sdA.length] * sdB[k % m]);
+    assert(
+      Math.abs(p[k] - q[k]) <= 1e-5 * scale || scale === 0,
+      `${label}: cov[${k}] prebinned ${p[k]} vs direct ${q[k]}`,
+    );
+  }
+}
+
+function sds(x: Float32Array, n: number, d: number): number[] {
+  return Array.from(
+    { length: n },
+    (_, i) => std(Float64Array.from(x.subarray(i * d, (i + 1) * d)), { ddof: 1 }),
+  );
+}
+
+Deno.test("prebinned MI equals the direct kernel, any shape and bin count", opts, async () => {
+  const gpu = await testGpu();
+  const cases: [number, number, number, number, number][] = [
+    // N, D, bins, outlierZ, seed
+    [9, 37, 15, 5, 1],
+    [13, 100, 2, 2, 2],
+    [6, 300, 64, 3, 3], // one pair per workgroup
+    [10, 31, 23, 0, 4], // nothing dropped; 7 pairs per workgroup
+    [17, 1024, 15, 2.5, 5],
+  ];
+  for (const [N, D, bins, thr, seed] of cases) {
+    const X = rows(N, D, seed);
+    const x = Tensor.from(gpu, X, [N, D]);
+    const sd = sds(X, N, D);
+    for (const triangle of ["upper", "full"] as const) {
+      const { p, q } = await both(gpu, x, { bins, outlierZ: thr, triangle });
+      const label = `N=${N} D=${D} bins=${bins} z=${thr} ${triangle}`;
+      sameMi(label, p[0], q[0]);
+      closeCov(label, p[1], q[1], sd, sd);
+      if (triangle === "upper") {
+        for (let i = 0; i < N; i++) {
+          for (let j = 0; j <= i; j++) assert(p[0][i * N + j] === 0 && p[1][i * N + j] === 0);
+        }
+      }
+    }
+    x.dispose();
+  }
+  assert(fastPairs(15) === 17 && fastPairs(2) === 32 && fastPairs(64) === 4);
+});
+
+Deno.test("prebinned MI: layers and two groups match the float64 reference", opts, async () => {
+  const gpu = await testGpu();
+  const [L, N, M, D] = [3, 7, 5, 130];
+  const A = rows(L * N, D, 11);
+  const B = rows(L * M, D, 12);
+  // Group B's row j of layer l: an outlier at A's (l, j) maximum, forcing direct pairs.
+  for (let l = 0; l < L; l++) {
+    for (let j = 0; j < Math.min(N, M); j++) {
+      const a = A.subarray((l * N + j) * D, (l * N + j + 1) * D);
+      let am = 0;
+      for (let k = 1; k < D; k++) if (a[k] > a[am]) am = k;
+      B[(l * M + j) * D + am] = -70;
+    }
+  }
+  const a = Tensor.from(gpu, A, [L, N, D]);
+  const b = Tensor.from(gpu, B, [L, M, D]);
+  const { p, q } = await both(gpu, a, { other: b, bins: 15, outlierZ: 3 });
+  sameMi("two groups", p[0], q[0]);
+  let maxMi = 0;
+  for (let l = 0; l < L; l++) {
+    for (let i = 0; i < N; i++) {
+      for (let j = 0; j < M; j++) {
+        const x = Float64Array.from(A.subarray((l * N + i) * D, (l * N + i + 1) * D));
+        const y = Float64Array.from(B.subarray((l * M + j) * D, (l * M + j + 1) * D));
+        const want = mutInfoAndCov(x, y, { bins: 15, outlierThresh: 3 });
+        const o = (l * N + i) * M + j;
+        maxMi = Math.max(maxMi, Math.abs(p[0][o] - want.mi));
+        const scale = Math.max(Math.abs(want.cov), std(x, { ddof: 1 }) * std(y, { ddof: 1 }));
+        assert(Math.abs(p[1][o] - want.cov) <= 1e-5 * scale, `cov (${l}, ${i}, ${j})`);
+      }
+    }
+  }
+  assert(maxMi <= 1e-5, `max |MI - float64| ${maxMi}`);
+  a.dispose();
+  b.dispose();
+});
