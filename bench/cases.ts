@@ -67,24 +67,42 @@ function matmulCase(
   M: number,
   K: number,
   N: number,
-  opts: { transB?: boolean; label?: string; variant?: "simple" | "tiled" } = {},
+  opts: {
+    transB?: boolean;
+    label?: string;
+    variant?: "simple" | "tiled";
+    /** Store B as packed f16 (`Tensor.fromF16`); params.weights = "f16". */
+    weights?: "f16";
+  } = {},
 ): BenchCase {
   const transB = opts.transB ?? false;
+  const f16 = opts.weights === "f16";
   const v = opts.variant ? ` [${opts.variant}]` : "";
   return {
-    name: `matmul ${M}x${K}x${N}${transB ? " (B^T)" : ""}${opts.label ? ` ${opts.label}` : ""}${v}`,
+    name: `matmul ${M}x${K}x${N}${transB ? " (B^T)" : ""}${opts.label ? ` ${opts.label}` : ""}${
+      f16 ? " f16-B" : ""
+    }${v}`,
     group: "kernel",
     kind: "matmul",
     suites,
-    params: { M, K, N, transB, variant: opts.variant ?? "auto" },
+    params: {
+      M,
+      K,
+      N,
+      transB,
+      variant: opts.variant ?? "auto",
+      ...(f16 ? { weights: "f16" } : {}),
+    },
     flops: 2 * M * K * N,
-    bytes: 4 * (M * K + K * N + M * N),
-    baselineKey: M === 4096 && K === 4096 && N === 4096
+    bytes: 4 * (M * K + M * N) + (f16 ? 2 : 4) * K * N,
+    baselineKey: M === 4096 && K === 4096 && N === 4096 && !f16
       ? "torch_fp32_sgemm_4096_tflops"
       : undefined,
     setup(gpu) {
       const x = Tensor.from(gpu, randomFloats(M * K, 1), [M, K]);
-      const w = Tensor.from(gpu, randomFloats(K * N, 2, 0.05), transB ? [N, K] : [K, N]);
+      const wData = randomFloats(K * N, 2, 0.05);
+      const wShape = transB ? [N, K] : [K, N];
+      const w = f16 ? Tensor.fromF16(gpu, wData, wShape) : Tensor.from(gpu, wData, wShape);
       const out = Tensor.empty(gpu, [M, N]);
       return Promise.resolve({
         record: () => {
@@ -191,16 +209,29 @@ function pairwiseCase(
     group?: "kernel" | "e2e";
     baselineKey?: string;
     maxRepeat?: number;
+    /** MI kernels (src/pairwise/mi_kernels.ts); default "prebinned". */
+    algorithm?: "prebinned" | "direct";
   } = {},
 ): BenchCase {
   const groups = opts.groups ?? 1;
   const label = metric === "mi_cov" ? "mi+cov" : "cosine";
+  const algorithm = opts.algorithm ?? "prebinned";
   return {
-    name: `pairwise ${label} ${L}x${N}x${D}${groups > 1 ? ` x${groups} groups` : ""}`,
+    name: `pairwise ${label} ${L}x${N}x${D}${groups > 1 ? ` x${groups} groups` : ""}${
+      opts.algorithm ? ` [${algorithm}]` : ""
+    }`,
     group: opts.group ?? "kernel",
     kind: metric === "mi_cov" ? "pairwise_mi_cov" : "pairwise_cosine",
     suites,
-    params: { L, N, D, groups, bins: 15, outlierZ: metric === "mi_cov" ? 5 : 0 },
+    params: {
+      L,
+      N,
+      D,
+      groups,
+      bins: 15,
+      outlierZ: metric === "mi_cov" ? 5 : 0,
+      ...(metric === "mi_cov" ? { algorithm } : {}),
+    },
     flops: metric === "cosine" ? groups * 2 * L * N * N * D : undefined,
     baselineKey: opts.baselineKey,
     maxRepeat: opts.maxRepeat,
@@ -215,7 +246,7 @@ function pairwiseCase(
           for (const h of stacks) {
             if (metric === "cosine") outs.push(pairwiseCosine(h));
             else {
-              const { mi, cov } = pairwiseMiCov(h, { bins: 15, outlierZ: 5 });
+              const { mi, cov } = pairwiseMiCov(h, { bins: 15, outlierZ: 5, algorithm });
               outs.push(mi, cov);
             }
           }
@@ -260,23 +291,28 @@ function forwardFlops(cfg: Gpt2Config, B: number, T: number): number {
   return dense + attn;
 }
 
-/** A forward pass returning HF hidden states (no unembedding: nothing asks for logits). */
+/**
+ * A forward pass returning HF hidden states (no unembedding: nothing asks for logits).
+ * `weights: "f16"` stores the big matrices as halves (params.weights = "f16"; the PyTorch
+ * baseline runs those cases with fp32 weights).
+ */
 function forwardCase(
   suites: Suite[],
   model: string,
   B: number,
   T: number,
-  opts: { layers?: number; logits?: boolean } = {},
+  opts: { layers?: number; logits?: boolean; weights?: "f16" } = {},
 ): BenchCase {
   const shipped = model === "sotu-gpt2-mini";
   const reduced = opts.layers !== undefined;
+  const f16 = opts.weights === "f16";
   const label = reduced ? `${model}-${opts.layers}L` : model;
-  const baselineKey = !reduced && !shipped && !opts.logits
+  const baselineKey = !reduced && !shipped && !opts.logits && !f16
     ? `torch_fp32_${model}_B${B}_T${T}`
     : undefined;
   const cfgForFlops = shipped ? undefined : gpt2Config(model, opts.layers);
   return {
-    name: `forward ${label} B${B}xT${T}${opts.logits ? " +logits" : ""}`,
+    name: `forward ${label} B${B}xT${T}${opts.logits ? " +logits" : ""}${f16 ? " f16" : ""}`,
     group: "e2e",
     kind: "gpt2_forward",
     suites,
@@ -289,17 +325,19 @@ function forwardCase(
       T,
       hiddenStates: true,
       logits: opts.logits ?? false,
+      ...(f16 ? { weights: "f16" } : {}),
     },
     flops: cfgForFlops ? forwardFlops(cfgForFlops, B, T) : undefined,
     baselineKey,
     async setup(gpu: Gpu): Promise<Prepared> {
+      const weights = f16 ? "f16" : "f32";
       const m = await sharedModel(
         gpu,
-        shipped ? "sotu-gpt2-mini" : label,
+        `${shipped ? "sotu-gpt2-mini" : label} ${weights}`,
         async () =>
           shipped
-            ? await Gpt2Model.load(gpu, "default", { offline: true })
-            : Gpt2Model.random(gpu, cfgForFlops!, 1),
+            ? await Gpt2Model.load(gpu, "default", { offline: true, weights })
+            : Gpt2Model.random(gpu, cfgForFlops!, 1, { weights }),
       );
       const ids = randomIds(B, T, m.config.vocabSize, 21);
       return {
@@ -329,7 +367,7 @@ function heatmapCase(suites: Suite[]): BenchCase {
     async setup(gpu) {
       const m = await sharedModel(
         gpu,
-        "sotu-gpt2-mini",
+        "sotu-gpt2-mini f32",
         () => Gpt2Model.load(gpu, "default", { offline: true }),
       );
       return {
@@ -357,6 +395,7 @@ export function allCases(): Promise<{ cases: BenchCase[]; skipped: string[] }> {
     matmulCase(G, 1024, 1024, 4096, { label: "gpt2-medium mlp T1024" }),
     matmulCase(G, 1024, 768, 50257, { transB: true, label: "gpt2 unembed T1024" }),
     matmulCase(G, 4096, 4096, 4096, { label: "sgemm" }),
+    matmulCase(G, 4096, 4096, 4096, { label: "sgemm", weights: "f16" }),
     // both variants at the shapes that decide the "auto" rule (see matmul() in src/tensor/ops.ts)
     ...(["simple", "tiled"] as const).flatMap((variant) => [
       matmulCase(G, 4096, 4096, 4096, { label: "sgemm", variant }),
@@ -386,10 +425,12 @@ export function allCases(): Promise<{ cases: BenchCase[]; skipped: string[] }> {
     softmaxCase(G, 1024, 50257, true),
     // pairwise (seed 004 shapes: 25 layers x 250 vectors x 1024 dims)
     pairwiseCase(C, "mi_cov", 1, 250, 1024),
+    pairwiseCase(C, "mi_cov", 1, 250, 1024, { algorithm: "direct" }),
     pairwiseCase(C, "cosine", 25, 250, 1024, { maxRepeat: 2 }),
     pairwiseCase(G, "mi_cov", 25, 250, 1024, {
       baselineKey: "torch_gpu_mi_cov_sweep_25x250x1024_one_group",
     }),
+    pairwiseCase(G, "mi_cov", 25, 250, 1024, { algorithm: "direct" }),
     pairwiseCase(G, "cosine", 25, 250, 1024, {
       baselineKey: "torch_gpu_cos_sweep_25x250x1024",
     }),
@@ -398,12 +439,18 @@ export function allCases(): Promise<{ cases: BenchCase[]; skipped: string[] }> {
     forwardCase(C, "sotu-gpt2-mini", 16, 31),
     forwardCase(C, "gpt2", 1, 128, { layers: 2 }),
     forwardCase(C, "gpt2", 4, 31, { layers: 2 }),
+    forwardCase(C, "gpt2", 1, 128, { layers: 2, weights: "f16" }),
     ...["gpt2", "gpt2-medium", "gpt2-large"].flatMap((m) => [
       forwardCase(G, m, 1, 128),
       forwardCase(G, m, 1, 1024),
       forwardCase(G, m, 250, 31),
     ]),
     forwardCase(G, "gpt2", 1, 1024, { logits: true }),
+    // f16 weight storage (halves read, f32 math) at the shapes weight bandwidth matters most
+    ...["gpt2", "gpt2-medium"].flatMap((m) => [
+      forwardCase(G, m, 1, 1024, { weights: "f16" }),
+      forwardCase(G, m, 250, 31, { weights: "f16" }),
+    ]),
     // end to end: seed 004's sweep, both groups, full matrices read back
     pairwiseCase(C, "mi_cov", 25, 250, 1024, { groups: 2, group: "e2e", maxRepeat: 1 }),
     pairwiseCase(G, "mi_cov", 25, 250, 1024, { groups: 2, group: "e2e" }),

@@ -14,6 +14,10 @@ GPT-2 forward: a random-weight GPT2LMHeadModel from GPT2Config, eval(), output_h
 (as shared/baselines); `no_head_ms` also times GPT2Model (no unembedding), since laminar does not
 compute logits that nothing asks for.
 
+f16 weights: laminar cases with params.weights == "f16" (weights stored as IEEE halves, math in
+f32) run here with the same shapes in fp32, as the like-for-like PyTorch reference (fp32 HF models
+are what the golden fixtures and the H100 baselines use); the result says so in `note`.
+
 MI + covariance: a vectorised version of seed 004's mutInfo_and_cov (per-pair outlier masks from
 z-scores with ddof 1, numpy.histogram2d's edges via batched searchsorted, joint counts via
 bincount), checked against the seed's own numpy loop on a sample of pairs (meta.mi_check).
@@ -327,6 +331,8 @@ def run_case(case, device, warmup, repeat):
         flops = None
     else:
         return None
+    if p.get("weights") == "f16":
+        extra["note"] = "laminar stores the weights as f16 (f32 math); PyTorch ran fp32 weights"
     r = time_fn(fn, device, warmup, repeat)
     r.update(extra)
     if flops:
@@ -371,6 +377,8 @@ def self_test_cases():
          "params": {"L": 2, "N": 40, "D": 256, "groups": 1}},
         {"name": "forward gpt2-2L B1xT32", "kind": "gpt2_forward",
          "params": {"model": "gpt2", "nLayer": 2, "B": 1, "T": 32}},
+        {"name": "forward gpt2-2L B1xT32 f16", "kind": "gpt2_forward",
+         "params": {"model": "gpt2", "nLayer": 2, "B": 1, "T": 32, "weights": "f16"}},
     ]
 
 

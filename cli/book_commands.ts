@@ -93,6 +93,8 @@ export interface BookRunOptions {
   model: string;
   /** --offline */
   offline: boolean;
+  /** --weights (f32 or f16) */
+  weights?: string;
   /** --keep-gutenberg-header */
   keepHeader: boolean;
   /** --save-matrices (checked to end in .safetensors) */
@@ -123,7 +125,7 @@ export async function startBookRun(
     onProgress,
   );
   onProgress("loading the model", 0, 1);
-  const model = await loadModel(o.model, o.offline);
+  const model = await loadModel(o.model, o);
   onProgress("loading the model", 1, 1);
   if (o.layer !== undefined && o.layer > model.config.nLayer) {
     throw new InvalidArgumentError(

@@ -87,7 +87,7 @@ export const command: CliCommand = {
       : await readWords(values["words-file"]);
     checkCategoryWords(words, leadingSpace); // fail fast, before loading the model
 
-    const model = await loadModel(values.model, values.offline);
+    const model = await loadModel(values.model, values);
     const result = await categories(model, words, {
       leadingSpace,
       bins,

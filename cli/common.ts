@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { FileNotFoundError, InvalidArgumentError, LaminarError } from "../src/errors.ts";
 import { Gpu } from "../src/gpu/context.ts";
 import { Gpt2Model } from "../src/model/gpt2.ts";
+import type { WeightDType } from "../src/tensor/ops.ts";
 import { writeFileAtomic } from "../src/io/atomic_write.ts";
 
 /** A CLI command: `deno task cli <name> ...`. */
@@ -25,6 +26,7 @@ export interface CliCommand {
 export const COMMON_OPTIONS = {
   model: { type: "string", default: "default" },
   offline: { type: "boolean", default: false },
+  weights: { type: "string", default: "f32" },
   json: { type: "boolean", default: false },
   out: { type: "string" },
   help: { type: "boolean", short: "h", default: false },
@@ -36,6 +38,8 @@ export const COMMON_HELP = `Common options:
                   model.safetensors, or a Hugging Face id (gpt2, gpt2-medium, ...;
                   from the HF cache, downloaded when missing)
   --offline       never touch the network (also HF_HUB_OFFLINE=1)
+  --weights <w>   storage of the big weight matrices: f32 (default) or f16 (IEEE
+                  halves: half the memory; math stays f32, results within ~1e-2)
   --json          print the versioned JSON result instead of the terminal view
   --out <file>    write the JSON result to a file (atomically)
   -h, --help      this help`;
@@ -97,11 +101,28 @@ export function getGpu(): Promise<Gpu> {
   return gpuPromise;
 }
 
-/** Load the model named by --model (progress on stderr when downloading). */
-export async function loadModel(spec: string, offline = false): Promise<Gpt2Model> {
+/** Parse --weights: "f32" (the default) or "f16". */
+export function weightsOption(value: string | undefined): WeightDType {
+  if (value === undefined || value === "f32" || value === "f16") return value ?? "f32";
+  throw new InvalidArgumentError(
+    `Option --weights must be f32 or f16, got "${value}"`,
+    "Use --weights f16 to store the weight matrices as halves (half the memory)",
+  );
+}
+
+/**
+ * Load the model named by --model with the --offline and --weights options (the one place the
+ * CLI loads models; progress on stderr when downloading).
+ */
+export async function loadModel(
+  spec: string,
+  options: { offline?: boolean; weights?: string } = {},
+): Promise<Gpt2Model> {
+  const weights = weightsOption(options.weights);
   const gpu = await getGpu();
   return await Gpt2Model.load(gpu, spec, {
-    offline: offline || Deno.env.get("HF_HUB_OFFLINE") === "1",
+    offline: options.offline || Deno.env.get("HF_HUB_OFFLINE") === "1",
+    weights,
   });
 }
 

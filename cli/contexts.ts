@@ -179,6 +179,7 @@ export const command: CliCommand = {
       book: values.book,
       model: values.model,
       offline: values.offline,
+      weights: values.weights,
       keepHeader: values["keep-gutenberg-header"],
       save,
       saveExample: "contexts.safetensors",

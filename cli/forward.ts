@@ -56,7 +56,7 @@ export const command: CliCommand = {
       if (values.text === "") throw new InvalidArgumentError("The text is empty");
       ids = new Gpt2Tokenizer().encode(values.text);
     }
-    const model = await loadModel(values.model, values.offline);
+    const model = await loadModel(values.model, values);
     const out = await model.run(ids!, {
       hiddenStates: true,
       logits: values["no-logits"] ? "none" : "all",

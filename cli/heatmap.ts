@@ -170,7 +170,7 @@ export const command: CliCommand = {
       ? HEATMAP_DEFAULT_TEXT
       : await readText(values);
     progress("loading the model…");
-    const model = await loadModel(values.model, values.offline);
+    const model = await loadModel(values.model, values);
     progress("running the model…");
     const result = await heatmap(model, text, { temperature, metric });
     progressDone();

@@ -171,7 +171,7 @@ export const command: CliCommand = {
       opts.patch = values["patch-text"];
     }
     if (values["vector-file"] !== undefined) opts.vector = await readVector(values["vector-file"]);
-    const model = await loadModel(values.model, values.offline);
+    const model = await loadModel(values.model, values);
     const result = await intervene(model, input, opts);
     if (!values.json) console.log(renderIntervene(result, useColor()));
     await emitJson(result, values);

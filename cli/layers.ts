@@ -90,7 +90,7 @@ export const command: CliCommand = {
       layers: intList(values.layers, "layers"),
       bins: num(values.bins, "bins", 32, { integer: true, min: 1, max: 1000 }),
     };
-    const model = await loadModel(values.model, values.offline);
+    const model = await loadModel(values.model, values);
     const result = await layers(model, input, opts);
     if (!values.json) console.log(renderLayers(result, useColor()));
     await emitJson(result, values);

@@ -13,6 +13,7 @@ import {
   loadModel,
   num,
   parse,
+  weightsOption,
 } from "./common.ts";
 import { InvalidArgumentError } from "../src/errors.ts";
 import { Gpt2Model } from "../src/model/gpt2.ts";
@@ -112,8 +113,10 @@ export const command: CliCommand = {
     const gpu = await getGpu();
     checkTimestamps(gpu);
     const model = random !== undefined
-      ? Gpt2Model.random(gpu, randomGpt2Config(random), 1)
-      : await loadModel(values.model, values.offline);
+      ? Gpt2Model.random(gpu, randomGpt2Config(random), 1, {
+        weights: weightsOption(values.weights),
+      })
+      : await loadModel(values.model, values);
     try {
       const tokens = values.text !== undefined ? undefined : num(
         values.tokens,

@@ -172,6 +172,7 @@ export const command: CliCommand = {
       book: values.book,
       model: values.model,
       offline: values.offline,
+      weights: values.weights,
       keepHeader: values["keep-gutenberg-header"],
       save,
       saveExample: "punct.safetensors",

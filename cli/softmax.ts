@@ -232,10 +232,10 @@ export const command: CliCommand = {
       ? SOFTMAX_DEFAULT_TEXT
       : await readText(values);
     progress("loading the model…");
-    const model = await loadModel(values.model, values.offline);
+    const model = await loadModel(values.model, values);
     const compareModel = values["compare-model"] === undefined
       ? undefined
-      : await loadModel(values["compare-model"], values.offline);
+      : await loadModel(values["compare-model"], values);
     progress("running the model…");
     const result = await softmaxAnalysis(model, text, {
       k,

@@ -1,7 +1,4 @@
-// Row gathers.
-//   embed:     out[r, :] = table[ids[r] - row0, :] for tokens whose id lies in this table chunk
-//              [row0, row0 + chunk_rows) (the token embedding can exceed one storage binding, so
-//              it is bound a chunk at a time); other rows are left untouched.
+// Row gathers (the token-embedding gather is kernels/embed.wgsl).
 //   positions: out[out_off + (b * P + q) * D + c] = x[(b * T + pos[q]) * D + c]: keep the hidden
 //              states of chosen positions of every sequence.
 //   columns:   out[r * d + c] = src[r * row0 + chunk_rows + c]: a column block of a strided matrix
@@ -11,8 +8,8 @@
 struct Params {
   n: u32,          // output elements of this launch
   d: u32,          // row width
-  row0: u32,       // embed: first vocabulary row of the chunk
-  chunk_rows: u32, // embed: rows in the chunk
+  row0: u32,       // columns: source row stride
+  chunk_rows: u32, // columns: first column
   t: u32,          // positions: sequence length
   np: u32,         // positions: positions kept per sequence
   out_off: u32,    // positions: output element offset
@@ -23,18 +20,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read> index: array<u32>;
 @group(0) @binding(2) var<storage, read> src: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-
-@compute @workgroup_size(256)
-fn embed(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = (wg.y * p.nx + wg.x) * 256u + lid;
-  if (i >= p.n) { return; }
-  let r = i / p.d;
-  let c = i % p.d;
-  let id = index[r];
-  if (id >= p.row0 && id < p.row0 + p.chunk_rows) {
-    out[i] = src[(id - p.row0) * p.d + c];
-  }
-}
 
 @compute @workgroup_size(256)
 fn positions(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

@@ -4,6 +4,12 @@
 //   C: row stride ldc, first column c_off (so vocabulary chunks write into one logits row).
 // Variant 1: 8x8 threads, a 4x4 register tile each (named vec4 accumulators), no workgroup
 // memory — the shape that runs best on lavapipe. Launch (ceil(N / 32), ceil(M / 32)).
+//
+// B is read only through b_at(i), the element at flat index i. The f16 variants ("matmul_f16",
+// "matmul_nt_f16", built by src/tensor/kernels.ts) swap the two marked lines for a u32 binding of
+// IEEE halves packed two per word along B's contiguous dimension (n for NN, k for NT), element i in
+// word i / 2, low 16 bits when i is even; every row of B starts at a word, so a row of odd length
+// ends with one padding half (+0) and ldb is the padded, even row length. Accumulation stays f32.
 
 override TRANS_B: bool = false;
 
@@ -20,7 +26,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;  // B operand (swapped for f16)
+fn b_at(i: u32) -> f32 { return b[i]; }  // B operand (swapped for f16)
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
@@ -31,8 +38,8 @@ fn load_a(m: u32, k: u32) -> f32 {
 
 fn load_b(k: u32, n: u32) -> f32 {
   if (k < p.k && n < p.n) {
-    if (TRANS_B) { return b[n * p.ldb + k]; }
-    return b[k * p.ldb + n];
+    if (TRANS_B) { return b_at(n * p.ldb + k); }
+    return b_at(k * p.ldb + n);
   }
   return 0.0;
 }

@@ -18,6 +18,9 @@
 // Launch (ceil(M / 32), ceil(N / 64)): rows fastest, so consecutive workgroups reuse one strip
 // of B from cache. Workgroup of 16 threads (2 subgroups on lavapipe). Entry point
 // matmul_subgroup; profiles name it "matmul" / "matmul_nt" like matmul.wgsl (src/tensor/kernels.ts).
+// B is read only through b4_at(i), its i-th group of 4 consecutive elements. The f16 variants
+// ("matmul_f16" / "matmul_nt_f16") bind B as vec2<u32>: 4 halves packed two per word (layout of
+// matmul.wgsl; rows here have a multiple of 4 elements, so there is no padding), widened to f32.
 
 override TRANS_B: bool = false;
 
@@ -34,7 +37,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;  // B operand (swapped for f16)
+fn b4_at(i: u32) -> vec4<f32> { return b[i]; }  // B operand (swapped for f16)
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
@@ -100,7 +104,7 @@ fn matmul_subgroup(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
   var acc28 = vec4<f32>(0.0); var acc29 = vec4<f32>(0.0); var acc30 = vec4<f32>(0.0); var acc31 = vec4<f32>(0.0);
   for (var k = 0u; k < k4; k = k + 1u) {
     let bi = rb + vec4<u32>(k * kstep);
-    let bm = mat4x4<f32>(b[bi.x], b[bi.y], b[bi.z], b[bi.w]);
+    let bm = mat4x4<f32>(b4_at(bi.x), b4_at(bi.y), b4_at(bi.z), b4_at(bi.w));
     let a0 = a[ra0 + k];
     let a1 = a[ra1 + k];
     let a2 = a[ra2 + k];

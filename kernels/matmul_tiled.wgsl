@@ -5,6 +5,8 @@
 // slow memory); A and B tiles of depth 8 staged in workgroup memory as vec4s, A transposed so a
 // thread reads its 8 rows as two vec4s. Loads are bounds-checked (zero fill), so any M, N, K work.
 // Launch (ceil(N / 128), ceil(M / 128)).
+// f16 variants ("matmul_tiled_f16", "matmul_tiled_nt_f16"): B packed as halves, read through
+// b_at(i) exactly as in matmul.wgsl (layout and padding described there).
 
 override TRANS_B: bool = false;
 
@@ -21,7 +23,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;  // B operand (swapped for f16)
+fn b_at(i: u32) -> f32 { return b[i]; }  // B operand (swapped for f16)
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
@@ -36,8 +39,8 @@ fn load_a(m: u32, k: u32) -> f32 {
 
 fn load_b(k: u32, n: u32) -> f32 {
   if (k < p.k && n < p.n) {
-    if (TRANS_B) { return b[n * p.ldb + k]; }
-    return b[k * p.ldb + n];
+    if (TRANS_B) { return b_at(n * p.ldb + k); }
+    return b_at(k * p.ldb + n);
   }
   return 0.0;
 }

@@ -91,3 +91,28 @@ Deno.test("readText() of a folder or unreadable path is a FileNotFoundError", as
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test(
+  "cli forward --weights f16 stays within the f16 tolerance of HF; a bad value exits 1",
+  opts,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const meta = JSON.parse(await Deno.readTextFile(FIX + "tiny-gpt2-golden.json"));
+      const ids: number[] = meta.texts[1].ids;
+      const out = `${dir}/f16.safetensors`;
+      const args = ["forward", "--model", FIX + "tiny-gpt2", "--ids", ids.join(",")];
+      assertEquals(await main([...args, "--weights", "f16", "--out", out]), 0);
+      const f = await readSafetensors(out);
+      const golden = await readSafetensors(FIX + "tiny-gpt2-golden.safetensors");
+      const d = maxAbsDiff(f.getF32("hidden_states"), golden.getF32("t1.hidden"));
+      // f16-rounded weights: ~5e-3 measured (tests/model_test.ts), not the f32 run's 1e-5
+      assert(d > 1e-4 && d <= 2e-2, `f16 hidden states vs HF: ${d}`);
+      const bad = `${dir}/bad.safetensors`;
+      assertEquals(await main([...args, "--weights", "bf16", "--out", bad]), 1);
+      assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["f16.safetensors"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

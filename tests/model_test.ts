@@ -15,7 +15,7 @@ import { parseGpt2Config } from "../src/io/config.ts";
 import { ContextLengthError, InvalidArgumentError, ModelNotFoundError } from "../src/errors.ts";
 import { Gpu } from "../src/gpu/context.ts";
 import { checkIntervention } from "../src/model/hooks.ts";
-import { rowChunks } from "../src/model/weights.ts";
+import { type BlockWeights, type Gpt2Weights, rowChunks } from "../src/model/weights.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
 import { SEED_WORD_IDS } from "./helpers/seed_words.ts";
 
@@ -452,3 +452,131 @@ Deno.test("rowChunks() makes progress when one aligned step exceeds the binding"
   assertEquals(chunks.length, Math.ceil(1000 / 64));
   assert(chunks.every((c) => (c.row0 * 12) % 256 === 0));
 });
+
+// f16 weight storage (the big matrices and wte as halves, everything else f32). Measured max
+// |diff| against the HF float32 golden (lavapipe, every text of the fixtures):
+//   tiny-gpt2 (F32 checkpoint, matrices rounded to half): hidden states 7.5e-3, logits 4.5e-3,
+//     attentions 1.1e-3, next-token log-probs 3.4e-3 (hidden states up to |11.7|);
+//   sotu-gpt2-mini (F16 checkpoint, halves uploaded unchanged): the f32 figures, <= 2.5e-5.
+// Bounds below: about 3x the measured rounding error; the F16 checkpoint keeps TOL.
+const F16_TOL = { hidden: 2e-2, logits: 2e-2, attn: 5e-3, logp: 1e-2 };
+
+/** An f32-weight copy of a model: every weight read back (f16 reads as its float32 value). */
+async function f32Twin(model: Gpt2Model): Promise<Gpt2Model> {
+  const gpu = model.gpu;
+  const w = model.weights;
+  const copy = async (t: Tensor<"f32" | "f16">) => Tensor.from(gpu, await t.read(), t.shape);
+  const blocks = [];
+  for (const b of w.blocks) {
+    const entries = await Promise.all(
+      Object.entries(b).map(async ([k, t]) => [k, await copy(t)] as const),
+    );
+    blocks.push(Object.fromEntries(entries) as unknown as BlockWeights);
+  }
+  const wte = await copy(w.wte);
+  const weights: Gpt2Weights = {
+    dtype: "f32",
+    wte,
+    wteChunks: rowChunks(gpu, wte),
+    wpe: await copy(w.wpe),
+    blocks,
+    lnFG: await copy(w.lnFG),
+    lnFB: await copy(w.lnFB),
+  };
+  return new Gpt2Model(gpu, model.config, weights, `${model.source} (f32 twin)`);
+}
+
+for (const name of ["tiny-gpt2", "sotu-gpt2-mini"] as const) {
+  Deno.test(
+    `f16 weights: forward() within the measured tolerance of HF; equal to f32 on the rounded weights (${name})`,
+    opts,
+    async () => {
+      const gpu = await testGpu();
+      const dir = name === "tiny-gpt2" ? FIX + "tiny-gpt2" : "default";
+      using model = await Gpt2Model.load(gpu, dir, { offline: true, weights: "f16" });
+      using f32 = await Gpt2Model.load(gpu, dir, { offline: true });
+      using twin = await f32Twin(model);
+      const golden = await readSafetensors(FIX + `${name}-golden.safetensors`);
+      const meta = JSON.parse(await Deno.readTextFile(FIX + `${name}-golden.json`));
+      assertEquals(model.weights.dtype, "f16");
+      assertEquals(model.weights.wte.dtype, "f16");
+      assertEquals(model.weights.blocks[0].fc2W.dtype, "f16");
+      assertEquals(model.weights.wpe.dtype, "f32");
+      assertEquals(model.weights.wte.bytes * 2, f32.weights.wte.bytes);
+      const tol = name === "tiny-gpt2"
+        ? F16_TOL
+        : { hidden: TOL, logits: TOL, attn: TOL, logp: TOL };
+      for (let i = 0; i < meta.texts.length; i++) {
+        const ids: number[] = meta.texts[i].ids;
+        const hasLogits = golden.has(`t${i}.logits`);
+        const ask = {
+          hiddenStates: true,
+          attentions: true,
+          logits: hasLogits ? "all" as const : "last" as const,
+          nextTokenStats: true,
+          cache: ["blocks.0.mlp.hook_post"],
+        };
+        const out = await model.run(ids, ask);
+        const dh = maxAbsDiff(out.hiddenStates!, golden.getF32(`t${i}.hidden`));
+        const da = maxAbsDiff(out.attentions!, golden.getF32(`t${i}.attn`));
+        const dl = maxAbsDiff(
+          out.logits!,
+          golden.getF32(hasLogits ? `t${i}.logits` : `t${i}.logits_last`),
+        );
+        const want = golden.getF32(`t${i}.logsm_next`);
+        const got = out.nextTokenStats!.filter((_, k) => k % 5 === 0).slice(0, want.length);
+        const dp = maxAbsDiff(got, want);
+        assert(dh <= tol.hidden, `t${i} hidden ${dh}`);
+        assert(da <= tol.attn, `t${i} attn ${da}`);
+        assert(dl <= tol.logits, `t${i} logits ${dl}`);
+        assert(dp <= tol.logp, `t${i} log-probs ${dp}`);
+        // the same pass with f32 storage of the f16-rounded weights
+        const ref = await twin.run(ids, ask);
+        assert(maxAbsDiff(out.hiddenStates!, ref.hiddenStates!) <= 1e-5, `t${i} twin hidden`);
+        assert(maxAbsDiff(out.logits!, ref.logits!) <= 1e-5, `t${i} twin logits`);
+        assert(maxAbsDiff(out.nextTokenStats!, ref.nextTokenStats!) <= 1e-4, `t${i} twin stats`);
+        const post = out.cache.get("blocks.0.mlp.hook_post")!;
+        assert(maxAbsDiff(post, ref.cache.get("blocks.0.mlp.hook_post")!) <= 1e-5);
+      }
+    },
+  );
+}
+
+Deno.test(
+  "f16 weights: random models equal the f32 model of the rounded weights, wte in row chunks",
+  opts,
+  async () => {
+    const base = await testGpu();
+    // 32 KiB bindings: the f16 wte [1000, 18] (36,000 bytes) is split in two row chunks
+    const gpu = new Gpu(base.device, { ...base.caps, maxStorageBindingBytes: 32768 });
+    const config = parseGpt2Config(
+      { ...TINY_RANDOM, vocab_size: 1000, n_embd: 18, n_head: 3 },
+      "r",
+    );
+    using model = Gpt2Model.random(gpu, config, 9, { weights: "f16" });
+    assertEquals(model.weights.wteChunks.length, 2);
+    using twin = await f32Twin(model);
+    using plain = Gpt2Model.random(gpu, config, 9);
+    const ids = [[1, 500, 999, 7], [3, 4, 998, 0]];
+    const ask = { hiddenStates: true, logits: "all" as const, nextTokenStats: true };
+    const out = await model.run(ids, ask);
+    const ref = await twin.run(ids, ask);
+    assert(maxAbsDiff(out.hiddenStates!, ref.hiddenStates!) <= 1e-5);
+    assert(maxAbsDiff(out.logits!, ref.logits!) <= 1e-5);
+    // the same seed's f32 weights, before rounding: close, not equal
+    const f32 = await plain.run(ids, ask);
+    const d = maxAbsDiff(out.hiddenStates!, f32.hiddenStates!);
+    assert(d > 0 && d < 1e-2, `f16 vs f32 random weights: ${d}`);
+    assertThrows(
+      // deno-lint-ignore no-explicit-any
+      () => Gpt2Model.random(gpu, config, 9, { weights: "bf16" as any }),
+      InvalidArgumentError,
+      "f16",
+    );
+    await assertRejects(
+      // deno-lint-ignore no-explicit-any
+      () => Gpt2Model.load(gpu, "default", { offline: true, weights: "f8" as any }),
+      InvalidArgumentError,
+    );
+  },
+);

@@ -97,6 +97,7 @@ Deno.test("viz server: API, SSE, queue, security over HTTP", opts, async (t) => 
       assertEquals(h.body.model.nLayer, 6);
       const m = await get("/api/model");
       assertEquals(m.body.spec, "default");
+      assertEquals(m.body.weights, "f32");
       const a = await get("/api/analyses");
       const names = a.body.analyses.map((x: { name: string }) => x.name);
       for (

@@ -778,7 +778,10 @@ export const ANALYSES: AnalysisDef[] = [
           onProgress(`making random ${config} weights`, 0, 1);
           // Yield so the progress event goes out before the (synchronous) weight generation.
           await new Promise((r) => setTimeout(r, 0));
-          random = Model.random(model.gpu, randomGpt2Config(config), 1);
+          // stored like the loaded model's weights (the server's --weights)
+          random = Model.random(model.gpu, randomGpt2Config(config), 1, {
+            weights: model.weights.dtype,
+          });
         }
         try {
           const result = await profileForward(random ?? model, {

@@ -3,7 +3,7 @@
  * JSON API that runs the analyses on the GPU, one at a time (a FIFO queue), with results cached
  * by (model, analysis, normalised parameters) and progress streamed as Server-Sent Events.
  *
- * `deno task start [--port 8470] [--host 127.0.0.1] [--model default] [--offline]`
+ * `deno task start [--port 8470] [--host 127.0.0.1] [--model default] [--offline] [--weights f16]`
  * @module
  */
 
@@ -19,6 +19,7 @@ import {
   ShapeError,
 } from "../src/errors.ts";
 import { Gpt2Model } from "../src/model/gpt2.ts";
+import type { WeightDType } from "../src/tensor/ops.ts";
 import { type ModelInfo, modelInfo } from "../src/analysis/common.ts";
 import { isValidRepoId } from "../src/io/hub.ts";
 import { getGpu } from "../cli/common.ts";
@@ -38,6 +39,11 @@ export interface ServerOptions {
   model?: string | Gpt2Model;
   /** Never download models (web requests for other models use the local HF cache only). */
   offline?: boolean;
+  /**
+   * Storage of the big weight matrices of every model the server loads: "f32" (default) or
+   * "f16" (halves: half the GPU memory; see `WeightOptions`).
+   */
+  weights?: WeightDType;
   /** Let web requests download models missing from the HF cache (default false). */
   allowDownload?: boolean;
   /** Largest request body in bytes (default 1 MiB). */
@@ -166,6 +172,7 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
     ? options.model
     : await Gpt2Model.load(await getGpu(), options.model ?? "default", {
       offline: options.offline || Deno.env.get("HF_HUB_OFFLINE") === "1",
+      weights: options.weights,
     });
   const startSpec = typeof options.model === "string" ? options.model : "default";
   const models = new Map<string, Gpt2Model>([["default", start]]);
@@ -209,6 +216,7 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
     const model = await Gpt2Model.load(await getGpu(), s, {
       offline: !options.allowDownload || options.offline ||
         Deno.env.get("HF_HUB_OFFLINE") === "1",
+      weights: options.weights,
     });
     models.set(s, model);
     inUse.add(model);
@@ -572,17 +580,20 @@ Options:
   --model <m>       model loaded at start: "default" (models/sotu-gpt2-mini), a folder
                     with config.json + model.safetensors, or a Hugging Face id
   --offline         never touch the network (also HF_HUB_OFFLINE=1)
+  --weights <w>     storage of the big weight matrices of every model loaded: f32
+                    (default) or f16 (IEEE halves: half the GPU memory, math in f32)
   --allow-download  let pages request models missing from the Hugging Face cache
   -h, --help        this help`;
 
 async function main(args: string[]): Promise<number> {
-  const { parse, num, reportError } = await import("../cli/common.ts");
+  const { parse, num, reportError, weightsOption } = await import("../cli/common.ts");
   try {
     const { values } = parse(args, {
       port: { type: "string" },
       host: { type: "string", default: "127.0.0.1" },
       model: { type: "string", default: "default" },
       offline: { type: "boolean", default: false },
+      weights: { type: "string", default: "f32" },
       "allow-download": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     });
@@ -596,6 +607,7 @@ async function main(args: string[]): Promise<number> {
       hostname: values.host,
       model: values.model,
       offline: values.offline,
+      weights: weightsOption(values.weights),
       allowDownload: values["allow-download"],
     });
     console.log("Press Ctrl-C to stop.");

@@ -22,6 +22,8 @@ export interface ModelInfo {
   vocabSize: number;
   /** Context window. */
   nPositions: number;
+  /** Storage of the big weight matrices: "f32", or "f16" (halves; results differ by ~1e-2). */
+  weights: "f32" | "f16";
 }
 
 /** Describe a model for a result. */
@@ -34,6 +36,7 @@ export function modelInfo(model: Gpt2Model): ModelInfo {
     nEmbd: c.nEmbd,
     vocabSize: c.vocabSize,
     nPositions: c.nPositions,
+    weights: model.weights.dtype,
   };
 }
 

@@ -38,12 +38,20 @@ import {
 } from "./hooks.ts";
 import {
   alignedRowStep,
+  checkWeightDType,
   disposeGpt2Weights,
   type Gpt2Weights,
   randomGpt2Weights,
   rowChunks,
   uploadGpt2Weights,
+  type WeightOptions,
 } from "./weights.ts";
+
+/**
+ * Options of {@linkcode Gpt2Model.load}: where to find the model (cache, download) and how to
+ * store its weights (`weights: "f16"` halves the memory of the big matrices).
+ */
+export interface LoadModelOptions extends ResolveModelOptions, WeightOptions {}
 
 /** Token ids: one sequence, or a batch of equal-length sequences. */
 export type TokenIds = readonly number[] | readonly (readonly number[])[] | Int32Array;
@@ -148,23 +156,38 @@ export class Gpt2Model {
   /**
    * Load a model: "default"/"" (the shipped model), a local folder with config.json +
    * model.safetensors, or a Hugging Face repo id (cache, then download unless offline).
+   * `options.weights: "f16"` stores the big matrices as halves (see {@linkcode WeightOptions}).
+   *
+   * @example
+   * ```ts ignore
+   * const model = await Gpt2Model.load(gpu, "gpt2-medium", { weights: "f16" });
+   * ```
    */
   static async load(
     gpu: Gpu,
     spec = "default",
-    options: ResolveModelOptions = {},
+    options: LoadModelOptions = {},
   ): Promise<Gpt2Model> {
+    const weights = checkWeightDType(options.weights); // before any download
     const { dir } = await resolveModel(spec, options);
     const config = await readGpt2Config(dir);
     checkSupported(config, dir);
     const file = await readSafetensors(`${dir}/model.safetensors`);
-    return new Gpt2Model(gpu, config, uploadGpt2Weights(gpu, config, file), dir);
+    return new Gpt2Model(gpu, config, uploadGpt2Weights(gpu, config, file, { weights }), dir);
   }
 
-  /** A model with random weights of the given config's shapes (benchmarks, size tests). */
-  static random(gpu: Gpu, config: Gpt2Config, seed = 1): Gpt2Model {
+  /**
+   * A model with random weights of the given config's shapes (benchmarks, size tests); with
+   * `options.weights: "f16"`, the same seed's weights rounded to half.
+   */
+  static random(
+    gpu: Gpu,
+    config: Gpt2Config,
+    seed = 1,
+    options: WeightOptions = {},
+  ): Gpt2Model {
     checkSupported(config, "random");
-    return new Gpt2Model(gpu, config, randomGpt2Weights(gpu, config, seed), "random");
+    return new Gpt2Model(gpu, config, randomGpt2Weights(gpu, config, seed, options), "random");
   }
 
   /**

@@ -8,6 +8,7 @@ import addSrc from "../../kernels/add.wgsl" with { type: "text" };
 import attentionSrc from "../../kernels/attention.wgsl" with { type: "text" };
 import attentionFlashSrc from "../../kernels/attention_flash.wgsl" with { type: "text" };
 import elementwiseSrc from "../../kernels/elementwise.wgsl" with { type: "text" };
+import embedSrc from "../../kernels/embed.wgsl" with { type: "text" };
 import gatherSrc from "../../kernels/gather.wgsl" with { type: "text" };
 import interveneSrc from "../../kernels/intervene.wgsl" with { type: "text" };
 import layernormSrc from "../../kernels/layernorm.wgsl" with { type: "text" };
@@ -18,7 +19,54 @@ import matmulSubgroupSrc from "../../kernels/matmul_subgroup.wgsl" with { type: 
 import softmaxSrc from "../../kernels/softmax.wgsl" with { type: "text" };
 import softmaxSgSrc from "../../kernels/softmax_sg.wgsl" with { type: "text" };
 
-/** Kernels by name. */
+/** The marker that ends each line of a kernel that declares or reads its f32 weight operand. */
+const F16_MARK = "(swapped for f16)";
+
+/**
+ * The f16-weight twin of a kernel's source: the lines ending in {@linkcode F16_MARK} (the weight
+ * operand's binding and its one load function) replaced by `lines`, which bind it as u32 words of
+ * packed IEEE halves and widen them with WGSL's core `unpack2x16float` (no "shader-f16" feature
+ * needed). Everything else, accumulation included, is the f32 kernel unchanged. Throws at import
+ * when a kernel's marked lines no longer match (a kernel edit that forgot its f16 twin).
+ */
+export function withF16Weights(code: string, lines: readonly string[]): string {
+  const src = code.split("\n");
+  const marked = src.flatMap((l, i) => (l.trimEnd().endsWith(F16_MARK) ? [i] : []));
+  if (marked.length !== lines.length) {
+    throw new Error(
+      `Kernel has ${marked.length} lines marked "${F16_MARK}", the f16 swap has ${lines.length}`,
+    );
+  }
+  marked.forEach((at, k) => (src[at] = lines[k]));
+  return src.join("\n");
+}
+
+// Element i of B (flat index, even row stride): the half in word i / 2, low bits for even i.
+const B_F16 = [
+  "@group(0) @binding(2) var<storage, read> b: array<u32>;",
+  "fn b_at(i: u32) -> f32 { return unpack2x16float(b[i >> 1u] >> ((i & 1u) * 16u)).x; }",
+];
+// Elements 4i .. 4i + 3 of B: two words.
+const B4_F16 = [
+  "@group(0) @binding(2) var<storage, read> b: array<vec2<u32>>;",
+  "fn b4_at(i: u32) -> vec4<f32> { let w = b[i]; " +
+  "return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y)); }",
+];
+// Element (r, c) of the embedding table: rows of D halves padded to an even length.
+const TABLE_F16 = [
+  "@group(0) @binding(2) var<storage, read> table: array<u32>;",
+  "fn table_at(r: u32, c: u32) -> f32 { let i = r * (p.d + p.d % 2u) + c; " +
+  "return unpack2x16float(table[i >> 1u] >> ((i & 1u) * 16u)).x; }",
+];
+const matmulF16Src: string = withF16Weights(matmulSrc, B_F16);
+const matmulTiledF16Src: string = withF16Weights(matmulTiledSrc, B_F16);
+const matmulSubgroupF16Src: string = withF16Weights(matmulSubgroupSrc, B4_F16);
+const embedF16Src: string = withF16Weights(embedSrc, TABLE_F16);
+
+/**
+ * Kernels by name. Each matmul and the embedding gather has an "F16" twin whose weight operand
+ * (B, or the table) is packed f16 (`Tensor<"f16">`); see {@linkcode withF16Weights}.
+ */
 export const KERNELS = {
   add: { name: "add", code: addSrc },
   scale: { name: "scale", code: elementwiseSrc, entryPoint: "scale" },
@@ -30,6 +78,14 @@ export const KERNELS = {
   matmulTransB: { name: "matmul_nt", code: matmulSrc, constants: { TRANS_B: 1 } },
   matmulTiled: { name: "matmul_tiled", code: matmulTiledSrc, constants: { TRANS_B: 0 } },
   matmulTiledTransB: { name: "matmul_tiled_nt", code: matmulTiledSrc, constants: { TRANS_B: 1 } },
+  matmulF16: { name: "matmul_f16", code: matmulF16Src, constants: { TRANS_B: 0 } },
+  matmulTransBF16: { name: "matmul_nt_f16", code: matmulF16Src, constants: { TRANS_B: 1 } },
+  matmulTiledF16: { name: "matmul_tiled_f16", code: matmulTiledF16Src, constants: { TRANS_B: 0 } },
+  matmulTiledTransBF16: {
+    name: "matmul_tiled_nt_f16",
+    code: matmulTiledF16Src,
+    constants: { TRANS_B: 1 },
+  },
   /**
    * CPU-adapter variant of `matmul` (vec4 loads, subgroup broadcasts; K % 4 == 0, N % 4 == 0).
    * Same name as `matmul`, so profiles count one "matmul" per launch whichever kernel ran; its own
@@ -48,6 +104,20 @@ export const KERNELS = {
     entryPoint: "matmul_subgroup",
     constants: { TRANS_B: 1 },
   },
+  /** f16 twin of `matmulSubgroup`, named like `matmulF16`. */
+  matmulSubgroupF16: {
+    name: "matmul_f16",
+    code: matmulSubgroupF16Src,
+    entryPoint: "matmul_subgroup",
+    constants: { TRANS_B: 0 },
+  },
+  /** f16 twin of `matmulSubgroupTransB`, named like `matmulTransBF16`. */
+  matmulSubgroupTransBF16: {
+    name: "matmul_nt_f16",
+    code: matmulSubgroupF16Src,
+    entryPoint: "matmul_subgroup",
+    constants: { TRANS_B: 1 },
+  },
   attend: { name: "attention", code: attentionSrc, entryPoint: "attend" },
   zFromPattern: { name: "attention_z", code: attentionSrc, entryPoint: "z_from_pattern" },
   /**
@@ -55,7 +125,8 @@ export const KERNELS = {
    * memory, online softmax. Set the pipeline constants DH4 (head size / 4) and BK (keys per tile).
    */
   attendFlash: { name: "attention_flash", code: attentionFlashSrc, entryPoint: "attend_flash" },
-  embed: { name: "embed", code: gatherSrc, entryPoint: "embed" },
+  embed: { name: "embed", code: embedSrc },
+  embedF16: { name: "embed_f16", code: embedF16Src },
   gatherPositions: { name: "gather_positions", code: gatherSrc, entryPoint: "positions" },
   columns: { name: "columns", code: gatherSrc, entryPoint: "columns" },
   intervene: { name: "intervene", code: interveneSrc },

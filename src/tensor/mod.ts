@@ -5,4 +5,5 @@
 export * from "./tensor.ts";
 export * from "./ops.ts";
 export * from "./reference.ts";
-export { grid, KERNELS } from "./kernels.ts";
+export { grid, KERNELS, withF16Weights } from "./kernels.ts";
+export * from "./f16.ts";

@@ -7,7 +7,20 @@
 import { type Gpu, params } from "../gpu/context.ts";
 import { InvalidArgumentError, ShapeError } from "../errors.ts";
 import { grid, KERNELS } from "./kernels.ts";
-import { type Shape, Tensor } from "./tensor.ts";
+import { type DType, type Shape, Tensor } from "./tensor.ts";
+
+/** Storage types of weight operands: f32, or IEEE half packed two per u32 (read as f32). */
+export type WeightDType = "f32" | "f16";
+
+function checkDType(t: Tensor<DType>, what: string, allowed: readonly DType[]): void {
+  if (!allowed.includes(t.dtype)) {
+    throw new InvalidArgumentError(
+      `${what} has dtype "${t.dtype}", expected ${allowed.map((d) => `"${d}"`).join(" or ")}`,
+      'Upload activations and biases as f32 (Tensor.from); only weights may be "f16" ' +
+        "(Tensor.fromF16)",
+    );
+  }
+}
 
 function same(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
@@ -52,14 +65,23 @@ export interface MatmulOptions {
 }
 
 /**
- * `x @ w (+ bias)(, gelu)`: x [M, K], w [K, N] (or [N, K] with `transposeW`) → [M, N].
+ * `x @ w (+ bias)(, gelu)`: x [M, K], w [K, N] (or [N, K] with `transposeW`) → [M, N]. The weight
+ * `w` may be "f16" (packed halves, {@linkcode Tensor.fromF16}): the same kernel variants read it
+ * and widen each value to f32; x, bias, the output and all accumulation stay f32.
  *
  * @example
  * ```ts ignore
  * const y = matmul(x, w, { bias: b }); // x [M, K], w [K, N] → y [M, N]
  * ```
  */
-export function matmul(x: Tensor, w: Tensor, options: MatmulOptions = {}): Tensor {
+export function matmul(
+  x: Tensor,
+  w: Tensor<WeightDType>,
+  options: MatmulOptions = {},
+): Tensor {
+  checkDType(x, "The matmul input", ["f32"]);
+  checkDType(w, "The matmul weight", ["f32", "f16"]);
+  if (options.bias) checkDType(options.bias, "The matmul bias", ["f32"]);
   const K = x.shape[x.shape.length - 1];
   const M = x.size / Math.max(1, K);
   const [wr, wc] = [w.shape[0], w.shape[w.shape.length - 1]];
@@ -99,22 +121,32 @@ export function matmul(x: Tensor, w: Tensor, options: MatmulOptions = {}): Tenso
   const caps = x.gpu.caps;
   const cpu = !tiled && caps.isFallbackAdapter && caps.subgroups && caps.subgroupMinSize >= 8 &&
     K % 4 === 0 && K > 0 && (options.transposeW || N % 4 === 0);
+  const f16 = w.dtype === "f16";
   const kernel = tiled
-    ? (options.transposeW ? KERNELS.matmulTiledTransB : KERNELS.matmulTiled)
+    ? (options.transposeW
+      ? (f16 ? KERNELS.matmulTiledTransBF16 : KERNELS.matmulTiledTransB)
+      : (f16 ? KERNELS.matmulTiledF16 : KERNELS.matmulTiled))
     : cpu
-    ? (options.transposeW ? KERNELS.matmulSubgroupTransB : KERNELS.matmulSubgroup)
-    : (options.transposeW ? KERNELS.matmulTransB : KERNELS.matmul);
+    ? (options.transposeW
+      ? (f16 ? KERNELS.matmulSubgroupTransBF16 : KERNELS.matmulSubgroupTransB)
+      : (f16 ? KERNELS.matmulSubgroupF16 : KERNELS.matmulSubgroup))
+    : (options.transposeW
+      ? (f16 ? KERNELS.matmulTransBF16 : KERNELS.matmulTransB)
+      : (f16 ? KERNELS.matmulF16 : KERNELS.matmul));
   const tile = tiled ? 128 : 32;
+  // B's row stride in elements: packed f16 rows are padded to an even length
+  const wRow = options.transposeW ? K : N;
+  const ldb = f16 ? wRow + (wRow % 2) : wRow;
   x.gpu.dispatch({
     kernel,
-    params: params(M, N, K, K, options.transposeW ? K : N, ldc, col, flags),
+    params: params(M, N, K, K, ldb, ldc, col, flags),
     buffers: [x.range, w.range, (options.bias ?? w).range, out.range],
     // matmul_subgroup: 32 rows x 64 columns per workgroup, rows fastest
     workgroups: cpu
       ? [Math.ceil(M / 32), Math.ceil(N / 64)]
       : [Math.ceil(N / tile), Math.ceil(M / tile)],
     flops: 2 * M * N * K,
-    bytes: 4 * (M * K + K * N + M * N),
+    bytes: 4 * (M * K + M * N) + w.bytes,
   });
   return out;
 }
@@ -342,24 +374,32 @@ export function attentionFromPattern(
 }
 
 /**
- * Token-embedding gather: out[r] = table[ids[r]] for ids [R] (u32). `chunks` are row ranges of
- * the table, each bound separately (an embedding can exceed one storage binding).
+ * Token-embedding gather: out [R, D] gets table[ids[r]] for ids [R] (u32). `chunks` are row
+ * ranges [rows, D] of the table, each bound separately (an embedding can exceed one storage
+ * binding); a table may be "f16" (packed halves, widened to f32 in out).
  */
 export function embed(
   ids: Tensor<"u32">,
-  chunks: { table: Tensor; row0: number }[],
+  chunks: { table: Tensor<WeightDType>; row0: number }[],
   out: Tensor,
 ): Tensor {
   const D = out.shape[out.shape.length - 1];
   const n = ids.size * D;
   const [nx, ny] = grid(Math.ceil(n / 256), ids.gpu.caps.maxWorkgroupsPerDimension);
   for (const { table, row0 } of chunks) {
+    checkDType(table, "The embedding table", ["f32", "f16"]);
+    if (table.shape[table.shape.length - 1] !== D) {
+      throw new ShapeError(
+        `Embedding table "${fmt(table.shape)}" has rows of another width than the output ` +
+          `"${fmt(out.shape)}"`,
+      );
+    }
     ids.gpu.dispatch({
-      kernel: KERNELS.embed,
-      params: params(n, D, row0, table.shape[0], 0, 0, 0, nx),
+      kernel: table.dtype === "f16" ? KERNELS.embedF16 : KERNELS.embed,
+      params: params(n, D, row0, table.shape[0], nx),
       buffers: [ids.range, table.range, out.range],
       workgroups: [nx, ny],
-      bytes: 8 * n,
+      bytes: (table.dtype === "f16" ? 6 : 8) * n,
     });
   }
   return out;

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { roundToF16 } from "./f16.ts";
+
 /** y [M, N] = x [M, K] @ w [K, N] (or w [N, K] when transposeW) + bias [N], optional gelu_new. */
 export function matmulRef(
   x: ArrayLike<number>,
@@ -92,4 +94,19 @@ export function attentionRef(
     }
   }
   return { z, pattern };
+}
+
+/**
+ * {@linkcode matmulRef} on the weights as f16 storage holds them: `w` rounded to the nearest half
+ * (ties to even) first. The reference of matmul() with a `Tensor.fromF16` weight.
+ */
+export function matmulF16Ref(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  M: number,
+  K: number,
+  N: number,
+  options: { bias?: ArrayLike<number>; gelu?: boolean; transposeW?: boolean } = {},
+): Float64Array {
+  return matmulRef(x, roundToF16(w), M, K, N, options);
 }

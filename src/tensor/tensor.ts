@@ -7,12 +7,17 @@
 
 import type { BufferRange, Gpu } from "../gpu/context.ts";
 import { InvalidArgumentError, ShapeError } from "../errors.ts";
+import { f32ToF16, packedF16Bytes, packF16Rows, unpackF16Rows } from "./f16.ts";
 
-/** Element types a tensor can hold on the GPU. */
-export type DType = "f32" | "i32" | "u32";
+/**
+ * Element types a tensor can hold on the GPU. "f16" is IEEE half precision stored packed, two per
+ * u32 along the last dimension, each row padded to an even length (see `f16.ts`): a storage
+ * format for weights that kernels read and widen to f32; its values read back as float32.
+ */
+export type DType = "f32" | "i32" | "u32" | "f16";
 
-/** The typed array that holds elements of a dtype on the CPU. */
-export type ArrayOf<D extends DType> = D extends "f32" ? Float32Array
+/** The typed array that holds elements of a dtype on the CPU ("f16" reads back as float32). */
+export type ArrayOf<D extends DType> = D extends "f32" | "f16" ? Float32Array
   : D extends "i32" ? Int32Array
   : Uint32Array;
 
@@ -22,6 +27,11 @@ export type Shape = readonly number[];
 /** Number of elements of a shape. */
 export function numel(shape: Shape): number {
   return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Bytes a tensor of this shape and dtype occupies (4 per element; packed rows for "f16"). */
+export function byteSize(shape: Shape, dtype: DType): number {
+  return dtype === "f16" ? packedF16Bytes(shape) : numel(shape) * 4;
 }
 
 function checkShape(shape: Shape): void {
@@ -66,7 +76,7 @@ export class Tensor<D extends DType = "f32"> {
     release: (() => void) | null = null,
   ) {
     checkShape(shape);
-    if (offset + numel(shape) * 4 > buffer.size) {
+    if (offset + byteSize(shape, dtype) > buffer.size) {
       throw new ShapeError(
         `Shape "[${
           shape.join(", ")
@@ -107,10 +117,42 @@ export class Tensor<D extends DType = "f32"> {
     return new Tensor(gpu, buffer, shape, dtype as any, 0, () => gpu.retire(buffer));
   }
 
+  /**
+   * Upload values as a half-precision ("f16") tensor: a Float32Array is rounded to the nearest
+   * half (ties to even; beyond ±65504 to ±Infinity), a Uint16Array holds half bits already (e.g.
+   * an F16 checkpoint tensor) and is uploaded unchanged. Rows of the last dimension are packed two
+   * halves per u32, an odd row padded with +0.
+   *
+   * @example
+   * ```ts
+   * import { Gpu } from "../gpu/context.ts";
+   * using gpu = await Gpu.create();
+   * using w = Tensor.fromF16(gpu, new Float32Array([0.1, 2, 3]), [1, 3]);
+   * console.log(w.bytes, await w.read()); // 8, Float32Array [0.0999755859375, 2, 3]
+   * ```
+   */
+  static fromF16(
+    gpu: Gpu,
+    data: Float32Array | Uint16Array,
+    shape: Shape = [data.length],
+  ): Tensor<"f16"> {
+    checkShape(shape);
+    if (numel(shape) !== data.length) {
+      throw new ShapeError(
+        `Shape "[${shape.join(", ")}]" needs ${numel(shape)} elements, the data has ${data.length}`,
+      );
+    }
+    const bits = data instanceof Uint16Array ? data : f32ToF16(data);
+    const C = shape.length === 0 ? 1 : shape[shape.length - 1];
+    const words = packF16Rows(bits, C);
+    const uploaded = Tensor.from(gpu, words);
+    return new Tensor(gpu, uploaded.buffer, shape, "f16", 0, () => uploaded.dispose());
+  }
+
   /** A new tensor from the pool; its contents are undefined until a kernel writes them. */
   static empty<D extends DType = "f32">(gpu: Gpu, shape: Shape, dtype: D = "f32" as D): Tensor<D> {
     checkShape(shape);
-    const buffer = gpu.pool.acquire(numel(shape) * 4);
+    const buffer = gpu.pool.acquire(byteSize(shape, dtype));
     return new Tensor(gpu, buffer, shape, dtype, 0, () => gpu.pool.release(buffer));
   }
 
@@ -119,9 +161,9 @@ export class Tensor<D extends DType = "f32"> {
     return numel(this.shape);
   }
 
-  /** Size in bytes. */
+  /** Size in bytes (packed for "f16": rows x ceil(last dimension / 2) x 4). */
   get bytes(): number {
-    return this.size * 4;
+    return byteSize(this.shape, this.dtype);
   }
 
   /** The buffer range to bind. */
@@ -129,11 +171,24 @@ export class Tensor<D extends DType = "f32"> {
     return { buffer: this.buffer, offset: this.offset, size: Math.max(4, this.bytes) };
   }
 
-  /** A view with another shape of the same number of elements (no copy). */
+  /**
+   * A view with another shape of the same number of elements (no copy). An "f16" tensor keeps
+   * its packed rows: the last dimension stays the same, or is even before and after.
+   */
   reshape(shape: Shape): Tensor<D> {
-    if (numel(shape) !== this.size) {
+    if (numel(shape) !== this.size || byteSize(shape, this.dtype) !== this.bytes) {
       throw new ShapeError(
         `Cannot reshape "[${this.shape.join(", ")}]" to "[${shape.join(", ")}]"`,
+        this.dtype === "f16"
+          ? "A packed f16 tensor keeps its last dimension unless both are even"
+          : "",
+      );
+    }
+    const last = (s: Shape) => s.length === 0 ? 1 : s[s.length - 1];
+    if (this.dtype === "f16" && last(shape) !== last(this.shape) && last(shape) % 2 !== 0) {
+      throw new ShapeError(
+        `Cannot reshape the f16 tensor "[${this.shape.join(", ")}]" to "[${shape.join(", ")}]"`,
+        "A packed f16 tensor keeps its last dimension unless both are even",
       );
     }
     return new Tensor(this.gpu, this.buffer, shape, this.dtype, this.offset);
@@ -150,7 +205,13 @@ export class Tensor<D extends DType = "f32"> {
         `Rows "${start}..${start + count}" are outside "[0, ${n})"`,
       );
     }
-    const rowBytes = (this.size / n) * 4;
+    if (this.dtype === "f16" && this.shape.length < 2) {
+      throw new InvalidArgumentError(
+        `Cannot slice elements of the 1-D f16 tensor "[${n}]": its halves are packed in pairs`,
+        "Slice rows of a tensor with at least two dimensions",
+      );
+    }
+    const rowBytes = byteSize(this.shape.slice(1), this.dtype);
     return new Tensor(
       this.gpu,
       this.buffer,
@@ -163,7 +224,7 @@ export class Tensor<D extends DType = "f32"> {
   /** Submit pending work and read the elements back (one map). */
   async read(): Promise<ArrayOf<D>> {
     const [buf] = await this.gpu.read([this.range]);
-    return wrap(this.dtype, buf.slice(0, this.bytes)) as ArrayOf<D>;
+    return wrap(this.dtype, this.shape, buf.slice(0, this.bytes)) as ArrayOf<D>;
   }
 
   /** Release the buffer (to the pool for pooled tensors); views release nothing. */
@@ -178,7 +239,14 @@ export class Tensor<D extends DType = "f32"> {
   }
 }
 
-function wrap(dtype: DType, buf: ArrayBuffer): Float32Array | Int32Array | Uint32Array {
+function wrap(
+  dtype: DType,
+  shape: Shape,
+  buf: ArrayBuffer,
+): Float32Array | Int32Array | Uint32Array {
+  if (dtype === "f16") {
+    return unpackF16Rows(new Uint32Array(buf), shape.length === 0 ? 1 : shape[shape.length - 1]);
+  }
   return dtype === "f32"
     ? new Float32Array(buf)
     : dtype === "i32"
@@ -193,5 +261,7 @@ export async function readAll<T extends readonly Tensor<DType>[]>(
   if (tensors.length === 0) return [] as never;
   const gpu = tensors[0].gpu;
   const bufs = await gpu.read(tensors.map((t) => t.range));
-  return bufs.map((b, i) => wrap(tensors[i].dtype, b.slice(0, tensors[i].bytes))) as never;
+  return bufs.map((b, i) =>
+    wrap(tensors[i].dtype, tensors[i].shape, b.slice(0, tensors[i].bytes))
+  ) as never;
 }
