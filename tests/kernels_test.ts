@@ -194,6 +194,12 @@ async function reductionContexts(): Promise<[ReductionVariant, Gpu][]> {
 Deno.test("layerNorm() matches the reference, also for constant and huge rows", opts, async () => {
   for (const [variant, gpu] of await reductionContexts()) {
     const shapes = [[3, 64], [7, 129], [2, 1600], [1, 1], [5, 7], [2, 50257]];
+    // Subgroup-per-row kernel: several rows per workgroup, partial last block, 2-D grid (the
+    // context allows 3 workgroups per dimension, so at most 9 rows with a workgroup per row).
+    if (variant === "subgroup") {
+      const rpw = Math.max(1, Math.floor(64 / (gpu.caps.subgroupMaxSize || 64)));
+      shapes.push([4 * rpw + 1, 129], [9 * rpw, 64]);
+    }
     for (const [rows, D] of shapes) {
       const x = randn(rows * D, rows + D, 3);
       x[0] = 1e4; // an outlier

@@ -13,6 +13,7 @@ import gatherSrc from "../../kernels/gather.wgsl" with { type: "text" };
 import interveneSrc from "../../kernels/intervene.wgsl" with { type: "text" };
 import layernormSrc from "../../kernels/layernorm.wgsl" with { type: "text" };
 import layernormSgSrc from "../../kernels/layernorm_sg.wgsl" with { type: "text" };
+import layernormRowsSrc from "../../kernels/layernorm_rows.wgsl" with { type: "text" };
 import matmulSrc from "../../kernels/matmul.wgsl" with { type: "text" };
 import matmulTiledSrc from "../../kernels/matmul_tiled.wgsl" with { type: "text" };
 import matmulSubgroupSrc from "../../kernels/matmul_subgroup.wgsl" with { type: "text" };
@@ -74,6 +75,8 @@ export const KERNELS = {
   layerNorm: { name: "layer_norm", code: layernormSrc },
   /** Subgroup-reduction variant of `layerNorm` (needs the "subgroups" feature). */
   layerNormSg: { name: "layer_norm_sg", code: layernormSgSrc },
+  /** Subgroup-per-row variant of `layerNorm` for rows up to 8192 wide (needs "subgroups"). */
+  layerNormRows: { name: "layer_norm_rows", code: layernormRowsSrc },
   matmul: { name: "matmul", code: matmulSrc, constants: { TRANS_B: 0 } },
   matmulTransB: { name: "matmul_nt", code: matmulSrc, constants: { TRANS_B: 1 } },
   matmulTiled: { name: "matmul_tiled", code: matmulTiledSrc, constants: { TRANS_B: 0 } },

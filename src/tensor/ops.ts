@@ -196,7 +196,16 @@ export function usesSubgroupReductions(gpu: Gpu): boolean {
   return gpu.caps.subgroups && (min === 0 || min >= 4);
 }
 
-/** Layer norm over the last dimension: x [..., D], g [D], b [D] → [..., D]. */
+/**
+ * Widest rows the subgroup-per-row layer norm (kernels/layernorm_rows.wgsl) takes; wider rows use
+ * a workgroup per row (layernorm_sg.wgsl), whose 256 invocations then have work.
+ */
+const LAYER_NORM_ROWS_MAX_D = 8192;
+
+/**
+ * Layer norm over the last dimension: x [..., D], g [D], b [D] → [..., D]. With subgroups, one
+ * subgroup per row (D <= 8192); else a workgroup per row.
+ */
 export function layerNorm(
   x: Tensor,
   g: Tensor,
@@ -209,10 +218,26 @@ export function layerNorm(
   }
   const rows = x.size / D;
   const out = outOrNew(options.out, x, x.shape);
-  const [nx, ny] = grid(rows, x.gpu.caps.maxWorkgroupsPerDimension);
+  const gpu = x.gpu;
+  const eps = { f: options.eps ?? 1e-5 };
+  if (usesSubgroupReductions(gpu) && D <= LAYER_NORM_ROWS_MAX_D) {
+    // One subgroup per row, 64 / (largest subgroup size) rows per workgroup of 64.
+    const rpw = Math.max(1, Math.floor(64 / (gpu.caps.subgroupMaxSize || 64)));
+    const [nx, ny] = grid(Math.ceil(rows / rpw), gpu.caps.maxWorkgroupsPerDimension);
+    gpu.dispatch({
+      kernel: KERNELS.layerNormRows,
+      params: params(rows, D, nx, eps, rpw),
+      buffers: [x.range, g.range, b.range, out.range],
+      workgroups: [nx, ny],
+      flops: 8 * x.size,
+      bytes: 8 * x.size,
+    });
+    return out;
+  }
+  const [nx, ny] = grid(rows, gpu.caps.maxWorkgroupsPerDimension);
   x.gpu.dispatch({
     kernel: usesSubgroupReductions(x.gpu) ? KERNELS.layerNormSg : KERNELS.layerNorm,
-    params: params(rows, D, nx, { f: options.eps ?? 1e-5 }),
+    params: params(rows, D, nx, eps),
     buffers: [x.range, g.range, b.range, out.range],
     workgroups: [nx, ny],
     flops: 8 * x.size,
