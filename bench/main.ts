@@ -7,6 +7,8 @@
 
 import { parseArgs } from "node:util";
 import { Gpu } from "../src/gpu/context.ts";
+import type { Tuning } from "../src/gpu/tuning.ts";
+import { autotune } from "../src/autotune.ts";
 import { LaminarError } from "../src/errors.ts";
 import { writeFileAtomic } from "../src/io/atomic_write.ts";
 import { allCases } from "./cases.ts";
@@ -38,6 +40,11 @@ export interface BenchOptions {
   progress?: boolean;
   /** An existing GPU context (default: a new one). */
   gpu?: Gpu;
+  /**
+   * Measure the kernel variants first (`autotune()`) so "auto" cases run with the measured
+   * rules (default false: the adapter's cached table, else the default rules).
+   */
+  tune?: boolean;
 }
 
 /** The results JSON. */
@@ -53,7 +60,9 @@ export interface BenchReport {
   /** The adapter as laminar sees it. */
   adapter: Gpu["caps"];
   /** Run options. */
-  options: { repeat: number; warmup: number; filter: string | null };
+  options: { repeat: number; warmup: number; filter: string | null; tune: boolean };
+  /** The kernel-variant rules "auto" cases ran with (src/gpu/tuning.ts). */
+  tuning: Tuning;
   /** One entry per measured case. */
   results: BenchResult[];
   /** Cases left out, and why. */
@@ -172,6 +181,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const gpu = options.gpu ?? await Gpu.create();
   const results: BenchResult[] = [];
   try {
+    if (options.tune) {
+      say("[tune] measuring kernel variants ...");
+      gpu.tuning = await autotune(gpu, { log: (s) => say(`    ${s}`) });
+    }
     for (const [i, c] of cases.entries()) {
       const t0 = performance.now();
       say(`[${i + 1}/${cases.length}] ${c.name} ...`);
@@ -221,7 +234,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       cpus: navigator.hardwareConcurrency,
     },
     adapter: gpu.caps,
-    options: { repeat, warmup, filter: options.filter ?? null },
+    options: { repeat, warmup, filter: options.filter ?? null, tune: options.tune ?? false },
+    tuning: gpu.tuning,
     results,
     skipped,
     external,
@@ -251,6 +265,11 @@ export function reportMarkdown(r: BenchReport): string {
     }; subgroups: ${a.subgroups ? "yes" : "no"}`,
     `- Deno ${r.runtime.deno} (V8 ${r.runtime.v8}), ${r.runtime.os}/${r.runtime.arch}, ${r.runtime.cpus} CPUs`,
     `- date: ${r.date}; min/median of ${r.options.repeat} runs after ${r.options.warmup} warm-up`,
+    `- "auto" variants (${r.tuning.source}): tiled matmul from ${
+      r.tuning.matmulTiledMinTiles ?? "never"
+    } 128x128 tiles, flash attention from T ${
+      r.tuning.attentionFlashMinT ?? "never"
+    }, MI ${r.tuning.miAlgorithm}`,
     "- GPU = timestamp queries before and after all launches and copies; " +
     "wall = recording + submit + one readback",
     "",
@@ -264,7 +283,7 @@ export function reportMarkdown(r: BenchReport): string {
 }
 
 const HELP = `usage: deno task bench [--suite cpu|gpu] [--filter <regex>] [--repeat n] [--warmup n]
-                       [--out <dir>] [--no-write] [--list]
+                       [--out <dir>] [--no-write] [--list] [--tune]
 
   --suite <s>     cpu: small shapes, minutes on lavapipe (default); gpu: real GPT-2 shapes
   --filter <re>   only cases whose name matches (case-insensitive)
@@ -272,7 +291,9 @@ const HELP = `usage: deno task bench [--suite cpu|gpu] [--filter <regex>] [--rep
   --warmup <n>    untimed runs first (default cpu 1, gpu 3)
   --out <dir>     folder of the results JSON (default bench/results)
   --no-write      write no JSON
-  --list          print the suite's cases (name, kind, params) as JSON and exit`;
+  --list          print the suite's cases (name, kind, params) as JSON and exit
+  --tune          measure the kernel variants first (autotune) and run "auto" cases with the
+                  measured rules (default: the adapter's cached table, else the default rules)`;
 
 async function cli(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -286,6 +307,7 @@ async function cli(args: string[]): Promise<number> {
       out: { type: "string" },
       "no-write": { type: "boolean", default: false },
       list: { type: "boolean", default: false },
+      tune: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -324,6 +346,7 @@ async function cli(args: string[]): Promise<number> {
     repeat: int(values.repeat, "repeat", 1),
     warmup: int(values.warmup, "warmup", 0),
     out: values["no-write"] ? null : values.out,
+    tune: values.tune,
   });
   console.log(reportMarkdown(report));
   return report.results.length > 0 ? 0 : 1;

@@ -48,6 +48,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     summary: "per-kernel GPU time of a forward pass",
     load: async () => (await import("./profile.ts")).command,
   },
+  tune: {
+    summary: "measure this GPU's kernel variants and cache the rules",
+    load: async () => (await import("./tune.ts")).command,
+  },
 };
 
 /** Usage of the whole CLI. */

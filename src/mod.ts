@@ -31,6 +31,7 @@ export * from "./tokenizer/tokenizer.ts";
 export * as stats from "./stats/mod.ts";
 export * from "./analysis/common.ts";
 export * from "./pairwise/mod.ts";
+export * from "./autotune.ts";
 export * from "./analysis/categories.ts";
 export * from "./analysis/heatmap.ts";
 export * from "./analysis/softmax.ts";

@@ -8,6 +8,7 @@
 import { InvalidArgumentError, LaminarError } from "../errors.ts";
 import { type GpuCapabilities, type GpuDeviceOptions, requestGpuDevice } from "./device.ts";
 import { BufferPool } from "./pool.ts";
+import { defaultTuning, loadTuning, type Tuning } from "./tuning.ts";
 
 /** A compute kernel: WGSL source with one entry point and optional override constants. */
 export interface Kernel {
@@ -123,6 +124,11 @@ export class Gpu {
    * and shape; see `attention()`): for tests and benchmarks of a variant.
    */
   attentionVariant: "row" | "flash" | "auto" = "auto";
+  /**
+   * The rules "auto" variants follow on this device: {@linkcode defaultTuning} for the adapter,
+   * or a table measured by `autotune()` (loaded from the cache by {@linkcode Gpu.create}).
+   */
+  tuning: Tuning;
   #pipelines = new Map<string, GPUComputePipeline>();
   #ops: Op[] = [];
   #retired: GPUBuffer[] = [];
@@ -135,14 +141,23 @@ export class Gpu {
     this.device = device;
     this.caps = caps ?? capsFromDevice(device);
     this.pool = new BufferPool(device, 1 << 30, (b) => this.retire(b));
+    this.tuning = defaultTuning(this.caps);
     this.#owned = owned;
     device.lost?.then(() => this.#lost = true);
   }
 
-  /** Acquire an adapter and device with the adapter's full limits. */
+  /**
+   * Acquire an adapter and device with the adapter's full limits; kernel variants follow this
+   * adapter's measured table when `autotune()` cached one (see `options.tuning`).
+   */
   static async create(options: GpuDeviceOptions = {}): Promise<Gpu> {
     const { device, caps } = await requestGpuDevice(options);
-    return new Gpu(device, caps, true);
+    const gpu = new Gpu(device, caps, true);
+    if (options.tuning !== "rules") {
+      const measured = await loadTuning(caps);
+      if (measured) gpu.tuning = measured;
+    }
+    return gpu;
   }
 
   /** Compile (or fetch from the cache) the pipeline of a kernel. */

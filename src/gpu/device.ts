@@ -14,6 +14,12 @@ export interface GpuDeviceOptions {
   subgroups?: boolean;
   /** Request `timestamp-query` when available (default true). */
   timestamps?: boolean;
+  /**
+   * Kernel-variant rules of `Gpu.create()`: "cached" (default) uses the table `autotune()`
+   * measured on this adapter when one is cached (src/gpu/tuning.ts), else the rules; "rules"
+   * always uses the rules.
+   */
+  tuning?: "cached" | "rules";
 }
 
 /** What the acquired device can do, in the terms the kernels care about. */

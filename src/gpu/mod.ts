@@ -5,3 +5,4 @@
 export * from "./device.ts";
 export * from "./context.ts";
 export * from "./pool.ts";
+export * from "./tuning.ts";

@@ -63,10 +63,11 @@ export interface MiCovGpuOptions extends PairOptions {
    */
   outlierZ?: number;
   /**
-   * How the joint histograms are counted: `"prebinned"` (default) bins each vector once and
-   * counts pairs from the shared bins, finishing on the GPU the pairs whose kept range differs
-   * from their vectors' own with the direct kernel; `"direct"` bins every pair's elements
-   * itself. Same MI; covariance equal to f32 rounding.
+   * How the joint histograms are counted (default `gpu.tuning.miAlgorithm`: `"prebinned"` unless
+   * `autotune()` measured otherwise): `"prebinned"` bins each vector once and counts pairs from
+   * the shared bins, finishing on the GPU the pairs whose kept range differs from their vectors'
+   * own with the direct kernel; `"direct"` bins every pair's elements itself. Same MI;
+   * covariance equal to f32 rounding.
    */
   algorithm?: MiAlgorithm;
   /** Write MI here (`[L, N, M]` elements). */
@@ -672,7 +673,7 @@ function recordMiCov(
 ): { mi: Tensor; cov: Tensor } & RecordedPairs {
   const bins = options.bins ?? 15;
   const thr = options.outlierZ ?? 5;
-  const algorithm = options.algorithm ?? "prebinned";
+  const algorithm = options.algorithm ?? a.gpu.tuning.miAlgorithm;
   if (algorithm !== "prebinned" && algorithm !== "direct") {
     throw new InvalidArgumentError(
       `algorithm must be "prebinned" or "direct", got "${algorithm}"`,

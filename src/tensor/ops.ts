@@ -58,8 +58,9 @@ export interface MatmulOptions {
    * Kernel variant: "simple" (no workgroup memory: on CPU adapters such as lavapipe a 32x4
    * register tile per thread with A rows shared by subgroupBroadcast and vec4 loads when the
    * shapes allow, else a 4x4 register tile), "tiled" (128x128 workgroup tile, 8x8 per thread:
-   * large GPUs), or "auto" (default: tiled on hardware adapters when the output spans at least 96
-   * such tiles, else simple).
+   * large GPUs), or "auto" (default: tiled on hardware adapters when the output spans at least
+   * `gpu.tuning.matmulTiledMinTiles` such tiles, 96 unless measured by `autotune()`, else
+   * simple).
    */
   variant?: "simple" | "tiled" | "auto";
 }
@@ -108,12 +109,13 @@ export function matmul(
   } else out = Tensor.empty(x.gpu, [...x.shape.slice(0, -1), N]);
   const flags = (options.bias ? 1 : 0) | (options.gelu ? 2 : 0);
   const variant = options.variant ?? x.gpu.matmulVariant;
-  // Rule (untuned until measured on a GPU): 128x128 tiles only when they fill a large GPU
-  // (>= 96 workgroups); small outputs (e.g. B1 x T128 projections: 18 tiles) keep more
-  // workgroups in flight with the 32x32 variant.
+  // 128x128 tiles only when there are enough of them to fill the GPU (gpu.tuning: 96 by the
+  // rules, or the count measured by autotune()); small outputs (e.g. B1 x T128 projections: 18
+  // tiles) keep more workgroups in flight with the 32x32 variant. Never on CPU adapters.
+  const minTiles = x.gpu.tuning.matmulTiledMinTiles;
   const tiled = variant === "tiled" ||
-    (variant === "auto" && !x.gpu.caps.isFallbackAdapter &&
-      Math.ceil(M / 128) * Math.ceil(N / 128) >= 96);
+    (variant === "auto" && !x.gpu.caps.isFallbackAdapter && minTiles !== null &&
+      Math.ceil(M / 128) * Math.ceil(N / 128) >= minTiles);
   // CPU adapters (lavapipe): the non-tiled kernel becomes matmul_subgroup.wgsl (vec4 loads along
   // K, rows of A shared by subgroupBroadcast: 5-10x faster there, docs/benchmarks.md) when the
   // rows are whole vec4s (K % 4 == 0; N % 4 == 0 for [K, N] weights) and subgroups have at least
@@ -312,8 +314,10 @@ export interface AttentionOptions {
    * Kernel variant: "row" (one workgroup per query row, scores in workgroup memory: the only one
    * that writes a pattern), "flash" (64 queries per workgroup, K/V tiles in workgroup memory,
    * online softmax, no T x T pattern: z only), or "auto" (default, when no pattern is asked
-   * for: flash on CPU adapters such as lavapipe, and on hardware adapters for T >= 64). Flash needs a head size that is a multiple of 4
-   * and at most 128; otherwise, and whenever a pattern is asked for, the row kernel runs.
+   * for: flash from `gpu.tuning.attentionFlashMinT` positions, by the rules every length on CPU
+   * adapters such as lavapipe and T >= 64 on hardware ones). Flash needs a head size that is a
+   * multiple of 4 and at most 128; otherwise, and whenever a pattern is asked for, the row kernel
+   * runs.
    * Default: the context's `attentionVariant`.
    */
   variant?: "row" | "flash" | "auto";
@@ -346,12 +350,12 @@ export function attention(qkv: Tensor, options: AttentionOptions): Tensor {
   }
   const scaleQK = options.scale ?? 1 / Math.sqrt(dh);
   const variant = options.variant ?? qkv.gpu.attentionVariant;
-  // Rule: on CPU adapters (lavapipe) flash always (measured 2.2-3.7x faster at every shape,
-  // docs/benchmarks.md); on hardware adapters from T >= 64, one full query block (untuned until
-  // measured on a GPU: below that the row kernel keeps more workgroups in flight).
+  // From gpu.tuning.attentionFlashMinT positions: by the rules every length on CPU adapters
+  // (lavapipe: 2.2-3.7x faster at every shape, docs/benchmarks.md) and from T 64 (one full query
+  // block) on hardware ones, or the length measured by autotune().
+  const minT = qkv.gpu.tuning.attentionFlashMinT;
   const flash = !options.pattern && dh % 4 === 0 && dh <= 128 &&
-    (variant === "flash" ||
-      (variant === "auto" && (qkv.gpu.caps.isFallbackAdapter || T >= 64)));
+    (variant === "flash" || (variant === "auto" && minT !== null && T >= minT));
   if (flash) {
     const dh4 = dh / 4;
     qkv.gpu.dispatch({

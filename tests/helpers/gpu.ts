@@ -5,7 +5,7 @@ let shared: Promise<Gpu> | null = null;
 
 /** The test process's GPU context (created once). */
 export function testGpu(): Promise<Gpu> {
-  shared ??= Gpu.create();
+  shared ??= Gpu.create({ tuning: "rules" });
   return shared;
 }
 

@@ -1,0 +1,163 @@
+/**
+ * Kernel-variant choices of a device ("auto" in `matmul()`, `attention()`, `pairwiseMiCov()`):
+ * justified defaults per adapter kind, replaced by a table measured on the device itself
+ * (`autotune()` in src/tensor/autotune.ts, `deno task cli tune`) and cached per adapter under
+ * `$LAMINAR_CACHE/tune` (else `$XDG_CACHE_HOME/laminar/tune`, else `~/.cache/laminar/tune`).
+ * `Gpu.create()` loads the cached table of its adapter when there is one.
+ * @module
+ */
+
+import type { GpuCapabilities } from "./device.ts";
+import { join, resolve } from "node:path";
+import { writeFileAtomic } from "../io/atomic_write.ts";
+import { FileNotFoundError } from "../errors.ts";
+
+/**
+ * Bumped whenever a kernel variant or a rule changes what a measured table means, so tables
+ * measured with older kernels are not used.
+ */
+export const TUNING_VERSION = 1;
+
+/** One variant timing behind a measured choice. */
+export interface TuneMeasurement {
+  /** Decision: "matmul", "attention" or "mi". */
+  op: string;
+  /** The shape, e.g. "1024x1024x1536 (96 tiles)". */
+  shape: string;
+  /** GPU (or wall) milliseconds per variant, minimum of the timed runs. */
+  ms: Record<string, number>;
+  /** The faster variant. */
+  best: string;
+}
+
+/** The variant rules of a device. */
+export interface Tuning {
+  /**
+   * Hardware adapters: use the 128x128-tile matmul when the output has at least this many
+   * 128x128 tiles (`ceil(M / 128) * ceil(N / 128)`); `null`: never. CPU adapters never use it.
+   */
+  matmulTiledMinTiles: number | null;
+  /** Use flash attention (when no pattern is asked for) from this many positions; `null`: never. */
+  attentionFlashMinT: number | null;
+  /** MI + covariance kernels of `pairwiseMiCov()` when the call does not choose. */
+  miAlgorithm: "prebinned" | "direct";
+  /** "rules" (the defaults) or "measured" (by `autotune()`). */
+  source: "rules" | "measured";
+  /** When it was measured (ISO date), for measured tables. */
+  measuredAt?: string;
+  /** The adapter it was measured on. */
+  adapter?: string;
+  /** The timings behind a measured table. */
+  measurements?: TuneMeasurement[];
+}
+
+/**
+ * The rules used until a device is measured. CPU adapters (lavapipe, measured here,
+ * docs/benchmarks.md): never the tiled matmul (barrier-heavy kernels crawl there), flash
+ * attention at every length. Hardware adapters (not yet measured on one): the tiled matmul once
+ * it has 96 tiles to fill a large GPU, flash attention from one full 64-query block.
+ */
+export function defaultTuning(caps: Pick<GpuCapabilities, "isFallbackAdapter">): Tuning {
+  return caps.isFallbackAdapter
+    ? {
+      matmulTiledMinTiles: null,
+      attentionFlashMinT: 0,
+      miAlgorithm: "prebinned",
+      source: "rules",
+    }
+    : {
+      matmulTiledMinTiles: 96,
+      attentionFlashMinT: 64,
+      miAlgorithm: "prebinned",
+      source: "rules",
+    };
+}
+
+function env(name: string): string | undefined {
+  try {
+    const v = Deno.env.get(name);
+    return v === "" ? undefined : v;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The tuning cache folder, or null when no HOME / cache variable is set. */
+export function tuningCacheDir(): string | null {
+  const root = env("LAMINAR_CACHE");
+  if (root) return resolve(root, "tune");
+  const xdg = env("XDG_CACHE_HOME");
+  if (xdg) return resolve(xdg, "laminar", "tune");
+  const home = env("HOME") ?? env("USERPROFILE");
+  return home ? join(home, ".cache", "laminar", "tune") : null;
+}
+
+/** File name of an adapter's table: its description and vendor, made safe for a path. */
+export function tuningFileName(caps: Pick<GpuCapabilities, "description" | "vendor">): string {
+  const slug = `${caps.vendor}-${caps.description}`.toLowerCase().replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "").slice(0, 120);
+  return `${slug || "adapter"}.v${TUNING_VERSION}.json`;
+}
+
+function validThreshold(v: unknown): v is number | null {
+  return v === null || (typeof v === "number" && Number.isInteger(v) && v >= 0);
+}
+
+/** Parse a cached table; null when it is not one (another version, a damaged file). */
+export function parseTuning(text: string): Tuning | null {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (
+    !o || typeof o !== "object" || o.version !== TUNING_VERSION ||
+    !validThreshold(o.matmulTiledMinTiles) || !validThreshold(o.attentionFlashMinT) ||
+    (o.miAlgorithm !== "prebinned" && o.miAlgorithm !== "direct")
+  ) return null;
+  return {
+    matmulTiledMinTiles: o.matmulTiledMinTiles,
+    attentionFlashMinT: o.attentionFlashMinT,
+    miAlgorithm: o.miAlgorithm,
+    source: "measured",
+    measuredAt: typeof o.measuredAt === "string" ? o.measuredAt : undefined,
+    adapter: typeof o.adapter === "string" ? o.adapter : undefined,
+    measurements: Array.isArray(o.measurements) ? o.measurements as TuneMeasurement[] : undefined,
+  };
+}
+
+/**
+ * The cached measured table of this adapter, or null (none, unreadable, another version, or no
+ * permission to read it: the rules then apply). `LAMINAR_TUNING=rules` ignores the cache.
+ */
+export async function loadTuning(
+  caps: Pick<GpuCapabilities, "description" | "vendor">,
+  dir: string | null = tuningCacheDir(),
+): Promise<Tuning | null> {
+  if (!dir || env("LAMINAR_TUNING") === "rules") return null;
+  try {
+    return parseTuning(await Deno.readTextFile(join(dir, tuningFileName(caps))));
+  } catch {
+    return null;
+  }
+}
+
+/** Write a measured table to this adapter's cache file (atomically); returns the path. */
+export async function saveTuning(
+  caps: Pick<GpuCapabilities, "description" | "vendor">,
+  tuning: Tuning,
+  dir: string | null = tuningCacheDir(),
+): Promise<string> {
+  if (!dir) {
+    throw new FileNotFoundError(
+      "Cannot locate the tuning cache: HOME is not set",
+      "Set LAMINAR_CACHE to a folder for laminar's caches",
+    );
+  }
+  await Deno.mkdir(dir, { recursive: true });
+  const path = join(dir, tuningFileName(caps));
+  const { source: _source, ...rest } = tuning;
+  await writeFileAtomic(path, JSON.stringify({ version: TUNING_VERSION, ...rest }, null, 2) + "\n");
+  return path;
+}
