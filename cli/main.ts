@@ -4,7 +4,8 @@
  */
 
 import type { CliCommand } from "./common.ts";
-import { reportError } from "./common.ts";
+import { getGpu, reportError } from "./common.ts";
+import { InvalidArgumentError } from "../src/errors.ts";
 
 /** Commands by name, loaded on demand. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
@@ -61,6 +62,7 @@ export function usage(): string {
     "laminar — look inside GPT-2-class models on any GPU",
     "",
     "usage: deno task cli <command> [options]   (each command has --help)",
+    "       deno task cli <command> [options] --profile   (also: GPU time per kernel, to stderr)",
     "",
     "commands:",
     ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(width)}  ${v.summary}`),
@@ -86,10 +88,43 @@ export async function main(args: string[]): Promise<number> {
       console.log(cmd.help);
       return 0;
     }
-    return await cmd.run(rest);
+    const at = rest.indexOf("--profile");
+    if (at < 0) return await cmd.run(rest);
+    if (name === "profile" || name === "tune") {
+      throw new InvalidArgumentError(
+        `--profile does not apply to "${name}"`,
+        name === "profile" ? "The profile command already times every kernel" : "See --help",
+      );
+    }
+    return await runProfiled(() => cmd.run(rest.filter((_, i) => i !== at)));
   } catch (e) {
     return reportError(e);
   }
+}
+
+/**
+ * Run a command with a timestamp query around every kernel launch and print the per-kernel GPU
+ * time of everything it ran (pipeline compilation excluded) to stderr.
+ */
+async function runProfiled(run: () => Promise<number>): Promise<number> {
+  const gpu = await getGpu();
+  const { checkTimestamps, aggregate } = await import("../src/analysis/profile.ts");
+  const { profileTable } = await import("./profile.ts");
+  checkTimestamps(gpu);
+  gpu.startProfile();
+  let code: number;
+  try {
+    code = await run();
+  } finally {
+    const { totalMs, kernels } = aggregate(await gpu.stopProfile());
+    console.error(
+      `\nGPU time per kernel (--profile, ${gpu.caps.description}; one run, no warm-up${
+        gpu.caps.isFallbackAdapter ? ": lavapipe compiles each kernel at its first launch" : ""
+      }):\n`,
+    );
+    console.error(profileTable(kernels, totalMs));
+  }
+  return code;
 }
 
 if (import.meta.main) {

@@ -116,3 +116,33 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "--profile on any command prints the GPU time per kernel to stderr",
+  { sanitizeResources: false, sanitizeOps: false },
+  async () => {
+    const lines: string[] = [];
+    const error = console.error;
+    const log = console.log;
+    console.error = (...a: unknown[]) => lines.push(a.join(" "));
+    console.log = () => {};
+    let code: number;
+    try {
+      code = await main(["layers", "--profile"]);
+    } finally {
+      console.error = error;
+      console.log = log;
+    }
+    assertEquals(code, 0);
+    const text = lines.join("\n");
+    assert(text.includes("GPU time per kernel"), text);
+    assert(/^matmul\s+\d+/m.test(text) && /^total\s+\d+/m.test(text), text);
+    console.error = () => {};
+    try {
+      assertEquals(await main(["profile", "--profile"]), 1);
+      assertEquals(await main(["tune", "--profile"]), 1);
+    } finally {
+      console.error = error;
+    }
+  },
+);
