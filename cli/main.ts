@@ -119,7 +119,7 @@ async function runProfiled(run: () => Promise<number>): Promise<number> {
     const { totalMs, kernels } = aggregate(await gpu.stopProfile());
     console.error(
       `\nGPU time per kernel (--profile, ${gpu.caps.description}; one run, no warm-up${
-        gpu.caps.isFallbackAdapter ? ": lavapipe compiles each kernel at its first launch" : ""
+        gpu.caps.isFallbackAdapter ? ": first launches include lavapipe's first-use work" : ""
       }):\n`,
     );
     console.error(profileTable(kernels, totalMs));
