@@ -155,3 +155,29 @@ Deno.test("prebinned MI: layers and two groups match the float64 reference", opt
   a.dispose();
   b.dispose();
 });
+
+Deno.test(
+  "prebinned MI: per-vector bin masks larger than a binding run in layer chunks",
+  opts,
+  async () => {
+    // 64 bins of D 100: 1 056 bytes of masks per vector, 370 KB for [7, 50, 100], while the
+    // stack (140 KB) and the matrices (70 KB) fit a 256 KiB binding.
+    const base = await testGpu();
+    const { Gpu: GpuContext } = await import("../src/gpu/context.ts");
+    const small = new GpuContext(base.device, { ...base.caps, maxStorageBindingBytes: 256 * 1024 });
+    const [L, N, D] = [7, 50, 100];
+    const X = rows(L * N, D, 31);
+    const run = async (gpu: Gpu) => {
+      const x = Tensor.from(gpu, X, [L, N, D]);
+      const r = pairwiseMiCov(x, { bins: 64, outlierZ: 3 });
+      const [m, c] = await gpu.read([r.mi.range, r.cov.range]);
+      for (const t of [x, r.mi, r.cov]) t.dispose();
+      return [new Float32Array(m, 0, L * N * N), new Float32Array(c, 0, L * N * N)];
+    };
+    const [m1, c1] = await run(base);
+    const [m2, c2] = await run(small);
+    for (let k = 0; k < m1.length; k++) {
+      assert(Object.is(m1[k], m2[k]) && Object.is(c1[k], c2[k]), `entry ${k}`);
+    }
+  },
+);

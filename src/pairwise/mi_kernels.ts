@@ -53,6 +53,16 @@ function fastKernel(bins: number): Kernel {
   };
 }
 
+/** Words per mask of `d` elements in the prebinned path: a multiple of 4 (vec4 loads). */
+function maskWords(d: number): number {
+  return Math.ceil(d / 128) * 4;
+}
+
+/** u32 words per vector of the prebinned path's per-vector buffer (info, keep-mask, bin masks). */
+export function prepWords(d: number, bins: number): number {
+  return 4 + maskWords(d) * (1 + bins);
+}
+
 /** One stack of a chunk as the kernels address it. */
 export interface MiStack {
   /** Vectors per layer. */
@@ -125,10 +135,10 @@ export function recordMiChunk(gpu: Gpu, c: MiChunk): { dispose(): void }[] {
     });
     return [];
   }
-  const mw = Math.ceil(d / 128) * 4; // mask words, a multiple of 4 (vec4 loads)
+  const mw = maskWords(d);
   const prepOf = (s: MiStack) => {
     const V = layers * s.n;
-    const prep = Tensor.empty(gpu, [V * (4 + mw + bins * mw)], "u32");
+    const prep = Tensor.empty(gpu, [V * prepWords(d, bins)], "u32");
     const [nx, ny] = grid(V, gpu.caps.maxWorkgroupsPerDimension);
     gpu.dispatch({
       kernel: PREP,

@@ -23,7 +23,7 @@ import { InvalidArgumentError, ShapeError } from "../errors.ts";
 import { grid } from "../tensor/kernels.ts";
 import { matmul } from "../tensor/ops.ts";
 import { type Shape, Tensor } from "../tensor/tensor.ts";
-import { type MiAlgorithm, recordMiChunk } from "./mi_kernels.ts";
+import { type MiAlgorithm, prepWords, recordMiChunk } from "./mi_kernels.ts";
 import statsSrc from "../../kernels/pairwise_stats.wgsl" with { type: "text" };
 import gramSrc from "../../kernels/pairwise_gram.wgsl" with { type: "text" };
 import exactSrc from "../../kernels/exact_f32.wgsl" with { type: "text" };
@@ -285,11 +285,11 @@ function stackLayers(s: Stack, l0: number, count: number): Stack {
 
 /**
  * How many layers one launch covers: all of them when every range it binds (the stacks, their
- * per-vector statistics and the outputs) fits one storage binding, else as many as fit (at
+ * per-vector temporaries of `vecBytes` each and the outputs) fits one storage binding, else as many as fit (at
  * least 1; a single layer too large is refused by the launch with a clear error). Big stacks
  * (gpt2-large: 37 hidden states x 1280) then run as several launches in the same submission.
  */
-function layersPerLaunch(A: Stack, B: Stack, outPerLayer: number): number {
+function layersPerLaunch(A: Stack, B: Stack, outPerLayer: number, vecBytes = 16): number {
   const caps = A.t.gpu.caps;
   const limit = caps.maxStorageBindingBytes;
   const align = caps.storageOffsetAlignment || 256;
@@ -297,7 +297,7 @@ function layersPerLaunch(A: Stack, B: Stack, outPerLayer: number): number {
     ((c - 1) * s.layerStride + (s.n - 1) * s.vecStride + s.d) * 4;
   const fits = (c: number) =>
     span(A, c) + align <= limit && span(B, c) + align <= limit &&
-    c * outPerLayer * 4 + align <= limit && 16 * c * Math.max(A.n, B.n) <= limit;
+    c * outPerLayer * 4 + align <= limit && vecBytes * c * Math.max(A.n, B.n) <= limit;
   if (A.range.size <= limit && B.range.size <= limit && fits(A.layers)) return A.layers;
   let c = A.layers;
   while (c > 1 && !fits(c)) c = Math.max(1, Math.floor(c / 2));
@@ -688,7 +688,9 @@ function recordMiCov(
   const cov = outTensor(gpu, options.outCov, shape, "Covariance output");
   const table = cLogTable(gpu, A.d);
   const per = A.n * B.n;
-  const step = layersPerLaunch(A, B, per);
+  // Per-vector temporaries: statistics (16 bytes), and the prebinned path's masks and bins.
+  const vecBytes = algorithm === "prebinned" ? Math.max(16, 4 * prepWords(A.d, bins)) : 16;
+  const step = layersPerLaunch(A, B, per, vecBytes);
   const temps: { dispose(): void }[] = [];
   let flag = bad;
   for (let l0 = 0; l0 < A.layers; l0 += step) {
