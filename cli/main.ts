@@ -115,15 +115,17 @@ async function runProfiled(run: () => Promise<number>): Promise<number> {
   let code: number;
   try {
     code = await run();
-  } finally {
-    const { totalMs, kernels } = aggregate(await gpu.stopProfile());
-    console.error(
-      `\nGPU time per kernel (--profile, ${gpu.caps.description}; one run, no warm-up${
-        gpu.caps.isFallbackAdapter ? ": first launches include lavapipe's first-use work" : ""
-      }):\n`,
-    );
-    console.error(profileTable(kernels, totalMs));
+  } catch (e) {
+    await gpu.stopProfile().catch(() => {}); // the command's error is the one to report
+    throw e;
   }
+  const { totalMs, kernels } = aggregate(await gpu.stopProfile());
+  console.error(
+    `\nGPU time per kernel (--profile, ${gpu.caps.description}; one run, no warm-up${
+      gpu.caps.isFallbackAdapter ? ": first launches include lavapipe's first-use work" : ""
+    }):\n`,
+  );
+  console.error(profileTable(kernels, totalMs));
   return code;
 }
 

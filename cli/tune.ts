@@ -5,7 +5,7 @@
  */
 
 import { type CliCommand, emitJson, getGpu, num, parse } from "./common.ts";
-import { InvalidArgumentError } from "../src/errors.ts";
+import { InvalidArgumentError, LaminarError } from "../src/errors.ts";
 import { autotune } from "../src/autotune.ts";
 import {
   defaultTuning,
@@ -74,11 +74,22 @@ export const command: CliCommand = {
       return 0;
     }
     if (values.reset) {
-      if (path) await Deno.remove(path).catch(() => {});
+      let what = `no cached table for this adapter${path ? ` (${path})` : ""}`;
+      if (path) {
+        try {
+          await Deno.remove(path);
+          what = `removed ${path}`;
+        } catch (e) {
+          if (!(e instanceof Deno.errors.NotFound)) {
+            throw new LaminarError(
+              `Cannot remove the tuning table "${path}": ${(e as Error).message}`,
+              "Check the folder's permissions, or set LAMINAR_TUNING=rules to ignore the table",
+            );
+          }
+        }
+      }
       gpu.tuning = defaultTuning(gpu.caps);
-      console.log(
-        `removed ${path ?? "(no cache folder)"}; default rules:\n${describe(gpu.tuning)}`,
-      );
+      console.log(`${what}; default rules:\n${describe(gpu.tuning)}`);
       return 0;
     }
     const runs = values.runs === undefined
@@ -88,13 +99,15 @@ export const command: CliCommand = {
     log(`measuring on ${gpu.caps.description}`);
     const tuning = await autotune(gpu, { runs, log });
     gpu.tuning = tuning;
-    let saved: string | null = null;
-    if (!values["no-save"]) saved = await saveTuning(gpu.caps, tuning);
+    // Show (and write --out) before caching: a cache that cannot be written loses nothing.
     await emitJson(tuning, values);
-    if (!values.json) {
-      console.log(`\n${describe(tuning)}`);
-      console.log(saved ? `cached in ${saved}` : "not cached (--no-save)");
+    if (!values.json) console.log(`\n${describe(tuning)}`);
+    if (values["no-save"]) {
+      if (!values.json) console.log("not cached (--no-save)");
+      return 0;
     }
+    const saved = await saveTuning(gpu.caps, tuning);
+    if (!values.json) console.log(`cached in ${saved}`);
     return 0;
   },
 };

@@ -6,7 +6,7 @@
 // x, out: [rows, D]; g, b: [D]. Workgroup of 64 invocations = 64 / subgroup_size subgroups; the
 // workgroup owns rows [block * rpw, block * rpw + rpw), block = wg.y * nx + wg.x, and its
 // subgroups take them in turn (k = subgroup_id, k + num_subgroups, ...), so any subgroup size is
-// correct; rpw = 64 / the adapter's largest subgroup size keeps every subgroup busy.
+// correct; rpw = 64 / the adapter's largest subgroup size gives each subgroup one row.
 // Launch (min(blocks, nx), ceil(blocks / nx)), blocks = ceil(rows / rpw).
 // Needs the "subgroups" device feature (no `enable subgroups;`: naga rejects the directive).
 
@@ -35,20 +35,26 @@ fn main(
   // vector width reports 32 but runs 16-lane subgroups.
   let size = subgroupAdd(1u);
   let first = (wg.y * p.nx + wg.x) * p.rpw;
-  for (var k = sg_id; k < p.rpw; k = k + sg_count) {
+  // Subgroup k takes rows k, k + num_subgroups, ... of the block. The trip count depends only on
+  // uniform values (normally 1: num_subgroups >= rpw) and every subgroupAdd is reached by the
+  // whole workgroup (no subgroup-dependent start or break), as WGSL's uniformity rules require.
+  let trips = (p.rpw + sg_count - 1u) / sg_count;
+  for (var t = 0u; t < trips; t = t + 1u) {
+    let k = sg_id + t * sg_count;
     let r = first + k;
-    if (r >= p.rows) { break; }  // uniform per subgroup
+    let live = k < p.rpw && r < p.rows;
     let base = r * p.d;
+    let d = select(0u, p.d, live);  // no element of a row that is not there
     var s = 0.0;
-    for (var i = lane; i < p.d; i = i + size) { s = s + x[base + i]; }
+    for (var i = lane; i < d; i = i + size) { s = s + x[base + i]; }
     let mean = subgroupAdd(s) / f32(p.d);
     var q = 0.0;
-    for (var i = lane; i < p.d; i = i + size) {
+    for (var i = lane; i < d; i = i + size) {
       let c = x[base + i] - mean;
       q = q + c * c;
     }
     let rstd = inverseSqrt(subgroupAdd(q) / f32(p.d) + p.eps);
-    for (var i = lane; i < p.d; i = i + size) {
+    for (var i = lane; i < d; i = i + size) {
       out[base + i] = (x[base + i] - mean) * rstd * g[i] + b[i];
     }
   }

@@ -10,7 +10,9 @@
 // and of y are among them, the pair's kept ranges are the vectors' own ranges, so their own bins
 // are the pair's bins. Otherwise (or with fewer than 2 kept elements) the pair index w is
 // appended to `list` (list[0] counts, list[4 + q] holds) and pairwise_micov.wgsl computes it.
-// Covariance from the kept values shifted by the whole-vector means: (Sxy - Sx Sy / n) / (n - 1).
+// Covariance from the kept values shifted by the vectors' kept means (close to the pair's, so the
+// one-pass sums do not cancel even when huge activations were dropped):
+// (Sxy - Sx Sy / n) / (n - 1).
 //
 // prepa / prepb: pairwise_mi_prep.wgsl's buffers for stack A ([layers, n] vectors) and B
 // ([layers, m]), mw (words per mask) a multiple of 4 so masks are read as vec4. xa / xb, addressing, outputs ([layers, n, m] from o_base) and modes as

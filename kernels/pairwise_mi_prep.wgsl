@@ -3,7 +3,8 @@
 // stats[v] = (mean, std, norm, z-limit) from pairwise_stats.wgsl, v = l * n + i, one u32 buffer
 // `prep` of V * (4 + mw + bins * mw) words, V = layers * n:
 //   info[v]           prep[4 v ..]: (index of a kept minimum, index of a kept maximum, kept
-//                     count, bits of the f32 mean).
+//                     count, bits of the f32 mean of the kept elements: the covariance shift, so
+//                     dropped huge activations do not make the one-pass sums cancel).
 //   mask              prep[4 V + v * mw + q], bit b: element 32 q + b is kept by the vector's own
 //                     outlier rule (|x - mean| <= z-limit, the complement of pairwise_micov.wgsl's
 //                     drop test); bits past d are 0. mw >= ceil(d / 32) (the fast kernel
@@ -38,8 +39,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> prep: array<atomic<u32>>;
 
 const WG: u32 = 64u;
-// (min, max) values and (argmin, argmax, count) of each thread, reduced in place.
-var<workgroup> rv: array<vec2<f32>, 64>;
+// (min, max, sum) of the kept values and (argmin, argmax, count) of each thread, reduced in place.
+var<workgroup> rv: array<vec3<f32>, 64>;
 var<workgroup> ri: array<vec3<u32>, 64>;
 
 fn kept(v: f32, s: vec4<f32>) -> bool {
@@ -62,10 +63,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   var ilo = 0u;
   var ihi = 0u;
   var cnt = 0u;
+  var sum = 0.0;
   for (var k = lid; k < p.d; k = k + WG) {
     let e = x[xo + k];
     if (!kept(e, s)) { continue; }
     cnt = cnt + 1u;
+    sum = sum + (e - s.x);
     if (e < lo) {
       lo = e;
       ilo = k;
@@ -75,7 +78,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       ihi = k;
     }
   }
-  rv[lid] = vec2<f32>(lo, hi);
+  rv[lid] = vec3<f32>(lo, hi, sum);
   ri[lid] = vec3<u32>(ilo, ihi, cnt);
   workgroupBarrier();
   for (var st = WG / 2u; st > 0u; st = st >> 1u) {
@@ -86,7 +89,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       let ib = ri[lid + st];
       if (b.x < a.x) { ia.x = ib.x; }
       if (b.y > a.y) { ia.y = ib.y; }
-      rv[lid] = vec2<f32>(min(a.x, b.x), max(a.y, b.y));
+      rv[lid] = vec3<f32>(min(a.x, b.x), max(a.y, b.y), a.z + b.z);
       ri[lid] = vec3<u32>(ia.x, ia.y, ia.z + ib.z);
     }
     workgroupBarrier();
@@ -116,6 +119,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     atomicStore(&prep[4u * v], idx.x);
     atomicStore(&prep[4u * v + 1u], idx.y);
     atomicStore(&prep[4u * v + 2u], idx.z);
-    atomicStore(&prep[4u * v + 3u], bitcast<u32>(s.x));
+    // Kept mean, summed relative to the whole-vector mean (small terms).
+    atomicStore(&prep[4u * v + 3u], bitcast<u32>(s.x + range.z / max(f32(idx.z), 1.0)));
   }
 }

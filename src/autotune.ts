@@ -21,7 +21,8 @@ export interface AutotuneOptions {
   log?: (line: string) => void;
   /**
    * Measure the tiled matmul on CPU adapters too (default false: it is barrier-bound there, far
-   * slower at every size, and large shapes take minutes).
+   * slower at every size, and large shapes take minutes). Informational: `matmul()` never takes
+   * the tiled kernel on a CPU adapter under "auto", whatever the threshold.
    */
   cpuMatmul?: boolean;
 }

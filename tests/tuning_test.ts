@@ -1,7 +1,8 @@
 // Kernel-variant rules (src/gpu/tuning.ts) and their measurement (src/autotune.ts): thresholds
 // from a ladder, the cache file round trip, "auto" launches following gpu.tuning, the measured
 // table on this adapter, and the `tune` command.
-import { assert, assertEquals } from "./helpers/assert.ts";
+import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
+import { LaminarError } from "../src/errors.ts";
 import { randn, testGpu } from "./helpers/gpu.ts";
 import { Gpu } from "../src/gpu/context.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
@@ -64,6 +65,15 @@ Deno.test("tuning tables: cache round trip, damaged and stale files ignored", as
     parseTuning(JSON.stringify({ ...table, version: TUNING_VERSION, attentionFlashMinT: -1 })),
     null,
   );
+  // A cache folder that cannot be made: a typed error with a hint, not a raw NotADirectory.
+  const file = `${dir}/not-a-folder`;
+  await Deno.writeTextFile(file, "");
+  const err = await assertRejects(
+    () => saveTuning(caps, table, file),
+    LaminarError,
+    "Cannot write",
+  );
+  assert(err.hint?.includes("LAMINAR_CACHE"), err.hint);
   await Deno.remove(dir, { recursive: true });
 });
 

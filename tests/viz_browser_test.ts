@@ -227,7 +227,9 @@ Deno.test({
           fig.getByText("JSON").click(),
         ]);
         const data = JSON.parse(await Deno.readTextFile(await json.path()));
-        assertEquals([data.ids.length, data.union, data.pearsonLogits], [2000, 200, 1]);
+        assertEquals([data.ids.length, data.union], [2000, 200]);
+        // The same model twice: r = 1 up to float64 rounding (sqrt(var)^2 need not be var).
+        assert(Math.abs(data.pearsonLogits - 1) <= 1e-12, String(data.pearsonLogits));
         assertEquals(errors, []);
         await page.close();
       });

@@ -148,7 +148,9 @@ export class Gpu {
 
   /**
    * Acquire an adapter and device with the adapter's full limits; kernel variants follow this
-   * adapter's measured table when `autotune()` cached one (see `options.tuning`).
+   * adapter's measured table when `autotune()` cached one (see `options.tuning`). Looking for it
+   * reads LAMINAR_TUNING, LAMINAR_CACHE, XDG_CACHE_HOME, HOME and one file, only where those
+   * permissions are already granted (it never prompts).
    */
   static async create(options: GpuDeviceOptions = {}): Promise<Gpu> {
     const { device, caps } = await requestGpuDevice(options);

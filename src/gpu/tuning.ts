@@ -1,7 +1,7 @@
 /**
  * Kernel-variant choices of a device ("auto" in `matmul()`, `attention()`, `pairwiseMiCov()`):
  * justified defaults per adapter kind, replaced by a table measured on the device itself
- * (`autotune()` in src/tensor/autotune.ts, `deno task cli tune`) and cached per adapter under
+ * (`autotune()` in src/autotune.ts, `deno task cli tune`) and cached per adapter under
  * `$LAMINAR_CACHE/tune` (else `$XDG_CACHE_HOME/laminar/tune`, else `~/.cache/laminar/tune`).
  * `Gpu.create()` loads the cached table of its adapter when there is one.
  * @module
@@ -10,7 +10,7 @@
 import type { GpuCapabilities } from "./device.ts";
 import { join, resolve } from "node:path";
 import { writeFileAtomic } from "../io/atomic_write.ts";
-import { FileNotFoundError } from "../errors.ts";
+import { FileNotFoundError, LaminarError } from "../errors.ts";
 
 /**
  * Bumped whenever a kernel variant or a rule changes what a measured table means, so tables
@@ -73,7 +73,17 @@ export function defaultTuning(caps: Pick<GpuCapabilities, "isFallbackAdapter">):
     };
 }
 
+/** Whether a permission is granted already (never prompts: `Gpu.create()` reads the cache quietly). */
+function granted(desc: Deno.PermissionDescriptor): boolean {
+  try {
+    return Deno.permissions.querySync(desc).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
 function env(name: string): string | undefined {
+  if (!granted({ name: "env", variable: name })) return undefined;
   try {
     const v = Deno.env.get(name);
     return v === "" ? undefined : v;
@@ -129,15 +139,18 @@ export function parseTuning(text: string): Tuning | null {
 
 /**
  * The cached measured table of this adapter, or null (none, unreadable, another version, or no
- * permission to read it: the rules then apply). `LAMINAR_TUNING=rules` ignores the cache.
+ * permission to read it: the rules then apply; it never prompts for a permission, so a process
+ * without --allow-env / --allow-read gets the rules). `LAMINAR_TUNING=rules` ignores the cache.
  */
 export async function loadTuning(
   caps: Pick<GpuCapabilities, "description" | "vendor">,
   dir: string | null = tuningCacheDir(),
 ): Promise<Tuning | null> {
   if (!dir || env("LAMINAR_TUNING") === "rules") return null;
+  const path = join(dir, tuningFileName(caps));
+  if (!granted({ name: "read", path })) return null;
   try {
-    return parseTuning(await Deno.readTextFile(join(dir, tuningFileName(caps))));
+    return parseTuning(await Deno.readTextFile(path));
   } catch {
     return null;
   }
@@ -155,9 +168,19 @@ export async function saveTuning(
       "Set LAMINAR_CACHE to a folder for laminar's caches",
     );
   }
-  await Deno.mkdir(dir, { recursive: true });
   const path = join(dir, tuningFileName(caps));
   const { source: _source, ...rest } = tuning;
-  await writeFileAtomic(path, JSON.stringify({ version: TUNING_VERSION, ...rest }, null, 2) + "\n");
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    await writeFileAtomic(
+      path,
+      JSON.stringify({ version: TUNING_VERSION, ...rest }, null, 2) + "\n",
+    );
+  } catch (e) {
+    throw new LaminarError(
+      `Cannot write the tuning table "${path}": ${(e as Error).message}`,
+      "Set LAMINAR_CACHE to a writable folder, or measure without caching (tune --no-save)",
+    );
+  }
   return path;
 }

@@ -123,7 +123,11 @@ export function recordMiChunk(gpu: Gpu, c: MiChunk): { dispose(): void }[] {
       0, // zero (kernels/exact_f32.wgsl)
     );
   const common = [a.range, b.range, a.stats.range, b.stats.range, c.table.range, c.mi, c.cov];
-  if (c.algorithm === "direct") {
+  // A layer's bin masks can outgrow one binding where its vectors do not (many bins, small D):
+  // such a chunk takes the direct kernel, which needs no per-vector buffer.
+  const limit = gpu.caps.maxStorageBindingBytes;
+  const prepFits = layers * Math.max(a.n, b.n) * prepWords(d, bins) * 4 <= limit;
+  if (c.algorithm === "direct" || !prepFits) {
     const [nx, ny] = grid(W, gpu.caps.maxWorkgroupsPerDimension);
     gpu.dispatch({
       kernel: directKernel(bins),
@@ -136,67 +140,78 @@ export function recordMiChunk(gpu: Gpu, c: MiChunk): { dispose(): void }[] {
     return [];
   }
   const mw = maskWords(d);
-  const prepOf = (s: MiStack) => {
-    const V = layers * s.n;
-    const prep = Tensor.empty(gpu, [V * prepWords(d, bins)], "u32");
-    const [nx, ny] = grid(V, gpu.caps.maxWorkgroupsPerDimension);
-    gpu.dispatch({
-      kernel: PREP,
-      params: params(s.n, layers, d, s.layerStride, s.vecStride, s.base, nx, bins, mw, 0),
-      buffers: [s.range, s.stats.range, prep.range],
-      workgroups: [nx, ny],
-      flops: 20 * V * d,
-      bytes: 9 * V * d,
-    });
-    return prep;
+  const temps: Tensor<"u32">[] = [];
+  const temp = (words: number) => {
+    const t = Tensor.empty(gpu, [words], "u32");
+    temps.push(t);
+    return t;
   };
-  const pa = prepOf(a);
-  const pb = b === a ? pa : prepOf(b);
-  const list = Tensor.empty(gpu, [4 + W], "u32");
-  gpu.copy(c.zero, { buffer: list.buffer, offset: list.offset, size: 16 });
-  const pairs = fastPairs(bins);
-  const jbs = Math.ceil(b.n / pairs);
-  const G = layers * a.n * jbs;
-  const [nx, ny] = grid(G, gpu.caps.maxWorkgroupsPerDimension);
-  gpu.dispatch({
-    kernel: fastKernel(bins),
-    params: params(
-      a.n,
-      b.n,
-      layers,
-      d,
-      a.layerStride,
-      a.vecStride,
-      a.base,
-      b.layerStride,
-      b.vecStride,
-      b.base,
-      bins,
-      mode,
-      nx,
-      c.outBase,
-      jbs,
-      mw,
-      0,
-    ),
-    buffers: [a.range, b.range, pa.range, pb.range, c.table.range, c.mi, c.cov, list.range],
-    workgroups: [nx, ny],
-    flops: 4 * W * d,
-    bytes: (bins * bins * W * d) / 4,
-  });
-  const args = Tensor.empty(gpu, [4], "u32");
-  gpu.dispatch({
-    kernel: ARGS,
-    params: params(LISTED_NX),
-    buffers: [list.range, args.range],
-    workgroups: [1],
-  });
-  gpu.dispatch({
-    kernel: directKernel(bins),
-    params: direct(LISTED_NX, 1),
-    buffers: [...common, list.range],
-    workgroups: [0],
-    indirect: args.range,
-  });
-  return b === a ? [pa, list, args] : [pa, pb, list, args];
+  try {
+    const prepOf = (s: MiStack) => {
+      const V = layers * s.n;
+      const prep = temp(V * prepWords(d, bins));
+      const [nx, ny] = grid(V, gpu.caps.maxWorkgroupsPerDimension);
+      gpu.dispatch({
+        kernel: PREP,
+        params: params(s.n, layers, d, s.layerStride, s.vecStride, s.base, nx, bins, mw, 0),
+        buffers: [s.range, s.stats.range, prep.range],
+        workgroups: [nx, ny],
+        flops: 20 * V * d,
+        bytes: 9 * V * d,
+      });
+      return prep;
+    };
+    const pa = prepOf(a);
+    const pb = b === a ? pa : prepOf(b);
+    const list = temp(4 + W);
+    gpu.copy(c.zero, { buffer: list.buffer, offset: list.offset, size: 16 });
+    const pairs = fastPairs(bins);
+    const jbs = Math.ceil(b.n / pairs);
+    const G = layers * a.n * jbs;
+    const [nx, ny] = grid(G, gpu.caps.maxWorkgroupsPerDimension);
+    gpu.dispatch({
+      kernel: fastKernel(bins),
+      params: params(
+        a.n,
+        b.n,
+        layers,
+        d,
+        a.layerStride,
+        a.vecStride,
+        a.base,
+        b.layerStride,
+        b.vecStride,
+        b.base,
+        bins,
+        mode,
+        nx,
+        c.outBase,
+        jbs,
+        mw,
+        0,
+      ),
+      buffers: [a.range, b.range, pa.range, pb.range, c.table.range, c.mi, c.cov, list.range],
+      workgroups: [nx, ny],
+      flops: 4 * W * d,
+      bytes: (bins * bins * W * d) / 4,
+    });
+    const args = temp(4);
+    gpu.dispatch({
+      kernel: ARGS,
+      params: params(LISTED_NX),
+      buffers: [list.range, args.range],
+      workgroups: [1],
+    });
+    gpu.dispatch({
+      kernel: directKernel(bins),
+      params: direct(LISTED_NX, 1),
+      buffers: [...common, list.range],
+      workgroups: [0],
+      indirect: args.range,
+    });
+    return temps;
+  } catch (e) {
+    for (const t of temps) t.dispose();
+    throw e;
+  }
 }

@@ -693,52 +693,61 @@ function recordMiCov(
   const step = layersPerLaunch(A, B, per, vecBytes);
   const temps: { dispose(): void }[] = [];
   let flag = bad;
-  for (let l0 = 0; l0 < A.layers; l0 += step) {
-    const c = Math.min(step, A.layers - l0);
-    const sA = stackLayers(A, l0, c);
-    const sB = options.other ? stackLayers(B, l0, c) : sA;
-    const sa = recordStats(sA, thr, flag);
-    flag = sa.bad;
-    const sb = options.other ? recordStats(sB, thr, flag) : sa;
-    temps.push(sa.stats);
-    if (options.other) temps.push(sb.stats);
-    const oMi = outLayers(mi, per, l0, c);
-    const oCov = outLayers(cov, per, l0, c);
-    if (oMi.base !== oCov.base) {
-      // Both outputs are addressed with one o_base: bind the covariance from the same relative
-      // offset (pool tensors start at offset 0, so this only happens for caller-given outputs).
-      throw new InvalidArgumentError(
-        "The MI and covariance outputs must have the same byte offset modulo " +
-          `${gpu.caps.storageOffsetAlignment || 256}`,
-        "Pass output tensors at offset 0 of their buffers",
+  try {
+    for (let l0 = 0; l0 < A.layers; l0 += step) {
+      const c = Math.min(step, A.layers - l0);
+      const sA = stackLayers(A, l0, c);
+      const sB = options.other ? stackLayers(B, l0, c) : sA;
+      const sa = recordStats(sA, thr, flag);
+      flag = sa.bad;
+      const sb = options.other ? recordStats(sB, thr, flag) : sa;
+      temps.push(sa.stats);
+      if (options.other) temps.push(sb.stats);
+      const oMi = outLayers(mi, per, l0, c);
+      const oCov = outLayers(cov, per, l0, c);
+      if (oMi.base !== oCov.base) {
+        // Both outputs are addressed with one o_base: bind the covariance from the same relative
+        // offset (pool tensors start at offset 0, so this only happens for caller-given outputs).
+        throw new InvalidArgumentError(
+          "The MI and covariance outputs must have the same byte offset modulo " +
+            `${gpu.caps.storageOffsetAlignment || 256}`,
+          "Pass output tensors at offset 0 of their buffers",
+        );
+      }
+      const stackOf = (st: Stack, stats: Tensor) => ({
+        n: st.n,
+        layerStride: st.layerStride,
+        vecStride: st.vecStride,
+        base: st.base,
+        range: st.range,
+        stats,
+      });
+      const ma = stackOf(sA, sa.stats);
+      temps.push(
+        ...recordMiChunk(gpu, {
+          a: ma,
+          b: options.other ? stackOf(sB, sb.stats) : ma,
+          layers: c,
+          d: A.d,
+          bins,
+          mode,
+          table,
+          mi: oMi.range,
+          cov: oCov.range,
+          outBase: oMi.base,
+          zero: scratchOf(gpu).zero.range,
+          sink: sink(gpu).range,
+          algorithm,
+        }),
       );
     }
-    const stackOf = (st: Stack, stats: Tensor) => ({
-      n: st.n,
-      layerStride: st.layerStride,
-      vecStride: st.vecStride,
-      base: st.base,
-      range: st.range,
-      stats,
-    });
-    const ma = stackOf(sA, sa.stats);
-    temps.push(
-      ...recordMiChunk(gpu, {
-        a: ma,
-        b: options.other ? stackOf(sB, sb.stats) : ma,
-        layers: c,
-        d: A.d,
-        bins,
-        mode,
-        table,
-        mi: oMi.range,
-        cov: oCov.range,
-        outBase: oMi.base,
-        zero: scratchOf(gpu).zero.range,
-        sink: sink(gpu).range,
-        algorithm,
-      }),
-    );
+  } catch (e) {
+    // A launch refused while recording (e.g. a layer over the binding limit): free what this
+    // call allocated before passing the error on.
+    for (const t of temps) t.dispose();
+    if (!options.outMi) mi.dispose();
+    if (!options.outCov) cov.dispose();
+    throw e;
   }
   return { mi, cov, shape, mode, bad: flag!, temps };
 }
