@@ -265,10 +265,12 @@ export function reportMarkdown(r: BenchReport): string {
     }; subgroups: ${a.subgroups ? "yes" : "no"}`,
     `- Deno ${r.runtime.deno} (V8 ${r.runtime.v8}), ${r.runtime.os}/${r.runtime.arch}, ${r.runtime.cpus} CPUs`,
     `- date: ${r.date}; min/median of ${r.options.repeat} runs after ${r.options.warmup} warm-up`,
-    `- "auto" variants (${r.tuning.source}): tiled matmul from ${
-      r.tuning.matmulTiledMinTiles ?? "never"
-    } 128x128 tiles, flash attention from T ${
-      r.tuning.attentionFlashMinT ?? "never"
+    `- "auto" variants (${r.tuning.source} rules): tiled matmul ${
+      r.tuning.matmulTiledMinTiles === null
+        ? "never"
+        : `from ${r.tuning.matmulTiledMinTiles} 128x128 tiles`
+    }, flash attention ${
+      r.tuning.attentionFlashMinT === null ? "never" : `from T ${r.tuning.attentionFlashMinT}`
     }, MI ${r.tuning.miAlgorithm}`,
     "- GPU = timestamp queries before and after all launches and copies; " +
     "wall = recording + submit + one readback",
