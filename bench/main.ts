@@ -71,6 +71,8 @@ export interface BenchReport {
   external?: Record<string, unknown>;
   /** Where the JSON was written (absent when not written). */
   file?: string;
+  /** Present (true) while the run is still going: the cases measured so far. */
+  partial?: boolean;
 }
 
 /**
@@ -180,6 +182,42 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
   const gpu = options.gpu ?? await Gpu.create();
   const results: BenchResult[] = [];
+  let external: Record<string, unknown> | undefined;
+  const date = new Date().toISOString();
+  const out = options.out === undefined
+    ? new URL("./results", import.meta.url).pathname
+    : options.out;
+  const file = out === null
+    ? undefined
+    : `${out.replace(/\/+$/, "")}/${suite}-${slug(gpu.caps.description)}-${date.slice(0, 10)}.json`;
+  const report = (partial: boolean): BenchReport => ({
+    format: FORMAT,
+    suite,
+    date,
+    ...(partial ? { partial: true } : {}),
+    runtime: {
+      deno: Deno.version.deno,
+      v8: Deno.version.v8,
+      typescript: Deno.version.typescript,
+      os: Deno.build.os,
+      arch: Deno.build.arch,
+      cpus: navigator.hardwareConcurrency,
+    },
+    adapter: gpu.caps,
+    options: { repeat, warmup, filter: options.filter ?? null, tune: options.tune ?? false },
+    tuning: gpu.tuning,
+    results,
+    skipped,
+    external,
+    file,
+  });
+  // Written after every case (marked partial until the end), so a run cut short by a time limit
+  // still leaves its figures.
+  const write = async (partial: boolean) => {
+    if (!file) return;
+    await Deno.mkdir(out!, { recursive: true });
+    await writeFileAtomic(file, JSON.stringify(report(partial), null, 1) + "\n");
+  };
   try {
     if (options.tune) {
       say("[tune] measuring kernel variants ...");
@@ -203,13 +241,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         skipped.push({ name: c.name, reason: `failed: ${msg}` });
         say(`    failed: ${msg}`);
       }
+      await write(true);
     }
   } finally {
     if (!options.gpu) gpu.dispose();
   }
 
   // The pairwise module's own benchmark, in a subprocess (it runs at import).
-  let external: Record<string, unknown> | undefined;
   if (!filter || filter.test("pairwise_bench")) {
     say(`[+] bench/pairwise_bench.ts${suite === "cpu" ? " --small" : ""} ...`);
     const pb = await pairwiseBench(suite, repeat, warmup);
@@ -220,38 +258,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       if (row) results.push(row);
     }
   }
-
-  const report: BenchReport = {
-    format: FORMAT,
-    suite,
-    date: new Date().toISOString(),
-    runtime: {
-      deno: Deno.version.deno,
-      v8: Deno.version.v8,
-      typescript: Deno.version.typescript,
-      os: Deno.build.os,
-      arch: Deno.build.arch,
-      cpus: navigator.hardwareConcurrency,
-    },
-    adapter: gpu.caps,
-    options: { repeat, warmup, filter: options.filter ?? null, tune: options.tune ?? false },
-    tuning: gpu.tuning,
-    results,
-    skipped,
-    external,
-  };
-  const out = options.out === undefined
-    ? new URL("./results", import.meta.url).pathname
-    : options.out;
-  if (out !== null) {
-    await Deno.mkdir(out, { recursive: true });
-    const file = `${out.replace(/\/+$/, "")}/${suite}-${slug(gpu.caps.description)}-${
-      report.date.slice(0, 10)
-    }.json`;
-    report.file = file;
-    await writeFileAtomic(file, JSON.stringify(report, null, 1) + "\n");
-  }
-  return report;
+  await write(false);
+  return report(false);
 }
 
 /** The Markdown printed after a run: header lines and the table. */

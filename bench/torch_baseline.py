@@ -431,6 +431,21 @@ def main(argv=None):
     results = {}
     baselines = {}
     skipped = []
+
+    def write(partial):
+        """The report so far (partial while cases remain: a run cut short keeps its figures)."""
+        report = {"format": "laminar-torch-1", "meta": meta, "results": results,
+                  "baselines": baselines, "skipped": skipped}
+        if partial:
+            report["partial"] = True
+        text = json.dumps(report, indent=1) + "\n"
+        if args.out:
+            tmp = f"{args.out}.tmp-{os.getpid()}"
+            with open(tmp, "w") as f:
+                f.write(text)
+            os.replace(tmp, args.out)
+        return text
+
     for case in cases:
         name = case["name"]
         print(f"[torch] {name} ...", file=sys.stderr, flush=True)
@@ -455,6 +470,7 @@ def main(argv=None):
                 "min_ms": r["min_ms"], "median_ms": r["median_ms"]}
         if device.type == "cuda":
             torch.cuda.empty_cache()
+        write(True)
 
     if not args.no_check:
         small = args.self_test or device.type != "cuda"
@@ -462,14 +478,8 @@ def main(argv=None):
         meta["mi_check"] = check_mi(h, pairs=100 if small else 300)
         print(f"[torch] MI check vs numpy seed loop: {meta['mi_check']}", file=sys.stderr)
 
-    report = {"format": "laminar-torch-1", "meta": meta, "results": results,
-              "baselines": baselines, "skipped": skipped}
-    text = json.dumps(report, indent=1) + "\n"
+    text = write(False)
     if args.out:
-        tmp = f"{args.out}.tmp-{os.getpid()}"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, args.out)
         print(f"[torch] wrote {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
