@@ -32,7 +32,7 @@ struct Params {
   ldb: u32,
   ldc: u32,
   c_off: u32,
-  flags: u32,  // bit 0: add bias; bit 1: apply gelu_new
+  flags: u32,  // bit 0: add bias; bit 1: apply gelu_new; bit 2: add into C (C += result)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -66,7 +66,9 @@ fn store4(m: u32, n0: u32, v: vec4<f32>) {
       var y = v[j];
       if ((p.flags & 1u) != 0u) { y = y + bias[n]; }
       if ((p.flags & 2u) != 0u) { y = gelu_new(y); }
-      c[m * p.ldc + p.c_off + n] = y;
+      let o = m * p.ldc + p.c_off + n;
+      if ((p.flags & 4u) != 0u) { y = c[o] + y; }  // accumulate: C += result (residual add)
+      c[o] = y;
     }
   }
 }

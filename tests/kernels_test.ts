@@ -55,6 +55,49 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "matmul({ accumulate }) adds into out exactly like a separate add(), every variant",
+  opts,
+  async () => {
+    const base = await testGpu();
+    // lavapipe's subgroup path (vec4 shapes) and scalar path (odd shapes); the hardware simple
+    // kernel (matmul.wgsl); the tiled kernel; f16 weights.
+    const hw = new Gpu(base.device, { ...base.caps, isFallbackAdapter: false });
+    const cases: [Gpu, "simple" | "tiled", number, number, number, boolean][] = [
+      [base, "simple", 37, 64, 72, false],
+      [base, "simple", 37, 63, 71, false],
+      [hw, "simple", 37, 63, 71, false],
+      [base, "tiled", 150, 33, 130, false],
+      [base, "simple", 37, 64, 72, true],
+      [hw, "simple", 21, 30, 70, true],
+    ];
+    for (const [gpu, variant, M, K, N, f16] of cases) {
+      const x = Tensor.from(gpu, randn(M * K, M), [M, K]);
+      const wv = randn(K * N, K);
+      const w = f16 ? Tensor.fromF16(gpu, wv, [K, N]) : Tensor.from(gpu, wv, [K, N]);
+      const b = Tensor.from(gpu, randn(N, N));
+      const resid = randn(M * N, 7, 100);
+      const y = matmul(x, w, { bias: b, variant });
+      const want = await add(Tensor.from(gpu, resid, [M, N]), y).read();
+      const out = Tensor.from(gpu, resid, [M, N]);
+      matmul(x, w, { bias: b, variant, out, accumulate: true });
+      const got = await out.read();
+      const label = `${gpu === hw ? "hw " : ""}${variant}${f16 ? " f16" : ""} ${M}x${K}x${N}`;
+      for (let i = 0; i < got.length; i++) {
+        assert(Object.is(got[i], want[i]), `${label}: [${i}] ${got[i]} vs ${want[i]}`);
+      }
+    }
+    assertThrows(
+      () =>
+        matmul(Tensor.from(base, randn(4, 1), [2, 2]), Tensor.from(base, randn(4, 2), [2, 2]), {
+          accumulate: true,
+        }),
+      InvalidArgumentError,
+      "accumulate",
+    );
+  },
+);
+
 Deno.test("matmul() writes a column block of a wider output", opts, async () => {
   const gpu = await testGpu();
   const M = 5, K = 7, N = 3, ldc = 11;

@@ -162,6 +162,28 @@ Deno.test(
 );
 
 Deno.test(
+  "residual adds fused into the projections give the same bits as separate adds",
+  opts,
+  async () => {
+    // Without hooks the block computes x += z @ W + b in the projection's epilogue; caching
+    // hook_attn_out / hook_mlp_out of every block forces the separate projection + add.
+    const { model, meta } = await fixture("sotu-gpt2-mini");
+    const ids: number[] = meta.texts[0].ids;
+    const L = model.config.nLayer;
+    const fused = await model.run(ids, { hiddenStates: true, logits: "all" });
+    const names = Array.from({ length: L }, (_, l) => [
+      `blocks.${l}.hook_attn_out`,
+      `blocks.${l}.hook_mlp_out`,
+    ]).flat();
+    const split = await model.run(ids, { hiddenStates: true, logits: "all", cache: names });
+    assertEquals(split.cache.size, 2 * L);
+    const same = (a: Float32Array, b: Float32Array) => a.every((v, i) => Object.is(v, b[i]));
+    assert(same(fused.hiddenStates!, split.hiddenStates!), "hidden states differ");
+    assert(same(fused.logits!, split.logits!), "logits differ");
+  },
+);
+
+Deno.test(
   "interventions: zero-ablate a head, add a vector, patch from a cache, callbacks",
   opts,
   async () => {

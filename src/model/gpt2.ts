@@ -604,9 +604,15 @@ export class Gpt2Model {
         toBatch(pattern!, ctx.result.attentions, H * T * T, l * ctx.B * H * T * T);
       }
       await hook(p + "attn.hook_z", { ...plain(z, D), heads: H, headDim: dh });
-      const attnOut = matmul(z, blk.projW, { bias: blk.projB, out: tmp([bc, T, D]) });
-      await hook(p + "hook_attn_out", plain(attnOut, D));
-      const mid = add(x, attnOut, tmp([bc, T, D]));
+      // The residual adds are fused into the projections (x += z @ W + b, bit-identical to a
+      // separate add) unless a hook wants the projection's output on its own.
+      let mid: Tensor;
+      const attnOutName = p + "hook_attn_out";
+      if (ctx.hooked.has(attnOutName)) {
+        const attnOut = matmul(z, blk.projW, { bias: blk.projB, out: tmp([bc, T, D]) });
+        await hook(attnOutName, plain(attnOut, D));
+        mid = add(x, attnOut, tmp([bc, T, D]));
+      } else mid = matmul(z, blk.projW, { bias: blk.projB, out: x, accumulate: true });
       await hook(p + "hook_resid_mid", plain(mid, D));
 
       const ln2 = layerNorm(mid, blk.ln2G, blk.ln2B, {
@@ -622,9 +628,12 @@ export class Gpt2Model {
         act = gelu(pre, tmp([bc, T, F]));
       } else act = matmul(ln2, blk.fcW, { bias: blk.fcB, gelu: true, out: tmp([bc, T, F]) });
       await hook(p + "mlp.hook_post", plain(act, F));
-      const mlpOut = matmul(act, blk.fc2W, { bias: blk.fc2B, out: tmp([bc, T, D]) });
-      await hook(p + "hook_mlp_out", plain(mlpOut, D));
-      x = add(mid, mlpOut, tmp([bc, T, D]));
+      const mlpOutName = p + "hook_mlp_out";
+      if (ctx.hooked.has(mlpOutName)) {
+        const mlpOut = matmul(act, blk.fc2W, { bias: blk.fc2B, out: tmp([bc, T, D]) });
+        await hook(mlpOutName, plain(mlpOut, D));
+        x = add(mid, mlpOut, tmp([bc, T, D]));
+      } else x = matmul(act, blk.fc2W, { bias: blk.fc2B, out: mid, accumulate: true });
       await hook(p + "hook_resid_post", plain(x, D));
     }
 

@@ -46,6 +46,12 @@ export interface MatmulOptions {
   bias?: Tensor;
   /** Apply gelu_new after the bias (fused). */
   gelu?: boolean;
+  /**
+   * Add the result into `out` instead of overwriting it (`out = out + act(x @ w + bias)`): a
+   * transformer block's residual add fused into its projection. Needs `out`; each element is
+   * read and written once by the thread that computes it, so `out` must not alias `x` or `w`.
+   */
+  accumulate?: boolean;
   /** `w` is [N, K] (token-embedding layout, unembedding) instead of [K, N] (HF Conv1D). */
   transposeW?: boolean;
   /** Write into this tensor (row stride `outRowStride`, first column `outColumn`). */
@@ -107,7 +113,13 @@ export function matmul(
       throw new ShapeError(`Output "${fmt(out.shape)}" cannot hold a [${M}, ${N}] block`);
     }
   } else out = Tensor.empty(x.gpu, [...x.shape.slice(0, -1), N]);
-  const flags = (options.bias ? 1 : 0) | (options.gelu ? 2 : 0);
+  if (options.accumulate && !options.out) {
+    throw new InvalidArgumentError(
+      "matmul({ accumulate: true }) adds into an existing output",
+      "Pass the tensor to add into as `out`",
+    );
+  }
+  const flags = (options.bias ? 1 : 0) | (options.gelu ? 2 : 0) | (options.accumulate ? 4 : 0);
   const variant = options.variant ?? x.gpu.matmulVariant;
   // 128x128 tiles only when there are enough of them to fill the GPU (gpu.tuning: 96 by the
   // rules, or the count measured by autotune()); small outputs (e.g. B1 x T128 projections: 18
