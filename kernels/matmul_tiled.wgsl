@@ -3,7 +3,10 @@
 // Technique: a 128 x 128 output tile per workgroup of 16 x 16 threads, each thread an 8 x 8
 // register tile held in 16 named vec4 accumulators (private arrays indexed in loops spill to
 // slow memory); A and B tiles of depth 8 staged in workgroup memory as vec4s, A transposed so a
-// thread reads its 8 rows as two vec4s. Loads are bounds-checked (zero fill), so any M, N, K work.
+// thread reads its 8 rows as two vec4s. A thread's 8 columns are two runs of 4, 64 apart
+// (4 lid.x .. and 64 + 4 lid.x ..), so the 16 threads of a row read 16 consecutive vec4s of the
+// B tile at a time (no bank conflicts; contiguous runs of 8 columns would read every other
+// vec4). Loads are bounds-checked (zero fill), so any M, N, K work.
 // Launch (ceil(N / 128), ceil(M / 128)).
 // f16 variants ("matmul_tiled_f16", "matmul_tiled_nt_f16"): B packed as halves, read through
 // b_at(i) exactly as in matmul.wgsl (layout and padding described there).
@@ -62,16 +65,17 @@ fn store1(m: u32, n: u32, v: f32) {
   }
 }
 
+// Row m of a thread's tile: columns n0 .. n0 + 3 (lo) and n0 + 64 .. n0 + 67 (hi).
 fn store8(m: u32, n0: u32, lo: vec4<f32>, hi: vec4<f32>) {
   if (m >= p.m) { return; }
   store1(m, n0, lo.x);
   store1(m, n0 + 1u, lo.y);
   store1(m, n0 + 2u, lo.z);
   store1(m, n0 + 3u, lo.w);
-  store1(m, n0 + 4u, hi.x);
-  store1(m, n0 + 5u, hi.y);
-  store1(m, n0 + 6u, hi.z);
-  store1(m, n0 + 7u, hi.w);
+  store1(m, n0 + 64u, hi.x);
+  store1(m, n0 + 65u, hi.y);
+  store1(m, n0 + 66u, hi.z);
+  store1(m, n0 + 67u, hi.w);
 }
 
 @compute @workgroup_size(16, 16)
@@ -124,8 +128,8 @@ fn main(
     for (var kk = 0u; kk < 8u; kk = kk + 1u) {
       let a0 = as_t[kk * 32u + lid.y * 2u];
       let a1 = as_t[kk * 32u + lid.y * 2u + 1u];
-      let b0 = bs[kk * 32u + lid.x * 2u];
-      let b1 = bs[kk * 32u + lid.x * 2u + 1u];
+      let b0 = bs[kk * 32u + lid.x];
+      let b1 = bs[kk * 32u + lid.x + 16u];
       c00 = fma(vec4<f32>(a0[0]), b0, c00);
       c01 = fma(vec4<f32>(a0[0]), b1, c01);
       c10 = fma(vec4<f32>(a0[1]), b0, c10);
@@ -146,7 +150,7 @@ fn main(
     workgroupBarrier();
   }
   let m0 = tile_m + lid.y * 8u;
-  let n0 = tile_n + lid.x * 8u;
+  let n0 = tile_n + lid.x * 4u;
   store8(m0 + 0u, n0, c00, c01);
   store8(m0 + 1u, n0, c10, c11);
   store8(m0 + 2u, n0, c20, c21);
