@@ -70,7 +70,7 @@ function matmulCase(
   opts: {
     transB?: boolean;
     label?: string;
-    variant?: "simple" | "tiled";
+    variant?: "simple" | "tiled" | "tiled_pf";
     /** Store B as packed f16 (`Tensor.fromF16`); params.weights = "f16". */
     weights?: "f16";
   } = {},
@@ -397,7 +397,7 @@ export function allCases(): Promise<{ cases: BenchCase[]; skipped: string[] }> {
     matmulCase(G, 4096, 4096, 4096, { label: "sgemm" }),
     matmulCase(G, 4096, 4096, 4096, { label: "sgemm", weights: "f16" }),
     // both variants at the shapes that decide the "auto" rule (see matmul() in src/tensor/ops.ts)
-    ...(["simple", "tiled"] as const).flatMap((variant) => [
+    ...(["simple", "tiled", "tiled_pf"] as const).flatMap((variant) => [
       matmulCase(G, 4096, 4096, 4096, { label: "sgemm", variant }),
       matmulCase(G, 128, 768, 2304, { label: "gpt2 qkv T128", variant }),
       matmulCase(G, 128, 768, 3072, { label: "gpt2 mlp T128", variant }),

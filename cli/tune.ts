@@ -18,8 +18,8 @@ import { join } from "node:path";
 
 const HELP = `usage: deno task cli tune [--runs N] [--no-save] [--show] [--reset] [--json] [--out f]
 
-Times both variants of each kernel choice laminar makes per device — the 128x128-tile matmul
-against the small-tile one over a ladder of output sizes, flash against row attention over
+Times the variants of each kernel choice laminar makes per device — the 128x128-tile matmuls
+(depth 8, or depth 16 with prefetch) against the small-tile one over a ladder of output sizes, flash against row attention over
 sequence lengths, prebinned against direct MI — and derives where each variant starts to win.
 The table is cached for this adapter (under $LAMINAR_CACHE/tune, else ~/.cache/laminar/tune) and
 used by every later laminar process on it; LAMINAR_TUNING=rules ignores it. About a second on a
@@ -38,7 +38,11 @@ function describe(t: Tuning): string {
   const tiles = t.matmulTiledMinTiles;
   const flash = t.attentionFlashMinT;
   return [
-    `matmul: ${tiles === null ? "never the 128x128 tiles" : `128x128 tiles from ${tiles} tiles`}`,
+    `matmul: ${
+      tiles === null
+        ? "never the 128x128 tiles"
+        : `128x128 tiles (${t.matmulTiledKernel}) from ${tiles} tiles`
+    }`,
     `attention: ${
       flash === null ? "row kernel always" : flash === 0 ? "flash always" : `flash from T ${flash}`
     }`,

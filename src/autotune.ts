@@ -1,6 +1,7 @@
 /**
- * Measured kernel-variant rules: times both variants of each "auto" choice on this device (the
- * matmul tile size over a ladder of output sizes, row vs flash attention over sequence lengths,
+ * Measured kernel-variant rules: times the variants of each "auto" choice on this device (the
+ * matmul kernels — small tiles, 128x128 tiles of depth 8 or of depth 16 with prefetch — over a
+ * ladder of output sizes, row vs flash attention over sequence lengths,
  * prebinned vs direct MI) and derives the thresholds of a {@linkcode Tuning} table from where one
  * variant starts to win. `deno task cli tune` runs it and caches the table for the adapter, which
  * `Gpu.create()` then loads (src/gpu/tuning.ts).
@@ -25,6 +26,11 @@ export interface AutotuneOptions {
    * the tiled kernel on a CPU adapter under "auto", whatever the threshold.
    */
   cpuMatmul?: boolean;
+  /**
+   * The matmul ladder as output grids of 128x128 tiles [rows, columns] (default 2x6 up to
+   * 32x24, K 768); small ladders keep tests quick.
+   */
+  matmulGrids?: [number, number][];
 }
 
 /** A variant wins a shape only when it is at least this much faster (noise margin). */
@@ -70,32 +76,54 @@ function pick(a: string, ta: number, b: string, tb: number): string {
   return tb < ta * MARGIN ? b : a;
 }
 
+/** Output grids of 128x128 tiles, 12 to 768 tiles. */
+const MATMUL_GRIDS: [number, number][] = [
+  [2, 6],
+  [4, 6],
+  [8, 6],
+  [8, 12],
+  [16, 12],
+  [16, 24],
+  [32, 24],
+];
+
 async function tuneMatmul(
   gpu: Gpu,
   runs: number,
+  grids: [number, number][],
   out: TuneMeasurement[],
   log: (s: string) => void,
-): Promise<number | null> {
+): Promise<{ minTiles: number | null; kernel: "tiled" | "tiled_pf" }> {
   const K = 768; // GPT-2's width
-  const ladder: { size: number; best: string }[] = [];
-  const grids: [number, number][] = [[2, 6], [4, 6], [8, 6], [8, 12], [16, 12], [16, 24], [32, 24]];
+  const variants = ["simple", "tiled", "tiled_pf"] as const;
+  const rungs: { tiles: number; shape: string; ms: Record<string, number> }[] = [];
   for (const [r, c] of grids) {
     const [M, N] = [128 * r, 128 * c];
     const x = Tensor.from(gpu, noise(M * K, 1), [M, K]);
     const w = Tensor.from(gpu, noise(K * N, 2), [K, N]);
     const ms: Record<string, number> = {};
-    for (const variant of ["simple", "tiled"] as const) {
+    for (const variant of variants) {
       ms[variant] = await minMs(gpu, runs, () => [matmul(x, w, { variant })]);
     }
     x.dispose();
     w.dispose();
-    const best = pick("simple", ms.simple, "tiled", ms.tiled);
     const shape = `${M}x${K}x${N} (${r * c} tiles)`;
-    out.push({ op: "matmul", shape, ms, best });
-    ladder.push({ size: r * c, best });
-    log(`matmul ${shape}: simple ${ms.simple.toFixed(3)} ms, tiled ${ms.tiled.toFixed(3)} ms`);
+    rungs.push({ tiles: r * c, shape, ms });
+    log(
+      `matmul ${shape}: ` +
+        variants.map((v) => `${v} ${ms[v].toFixed(3)} ms`).join(", "),
+    );
   }
-  return thresholdFrom(ladder, "tiled");
+  // The tiled kernel: the faster over the three largest outputs (where tiles are used at all).
+  const top = rungs.slice(-3);
+  const total = (v: string) => top.reduce((a, g) => a + g.ms[v], 0);
+  const kernel = total("tiled_pf") < total("tiled") * MARGIN ? "tiled_pf" : "tiled";
+  const ladder = rungs.map((g) => {
+    const best = pick("simple", g.ms.simple, kernel, g.ms[kernel]);
+    out.push({ op: "matmul", shape: g.shape, ms: g.ms, best });
+    return { size: g.tiles, best };
+  });
+  return { minTiles: thresholdFrom(ladder, kernel), kernel };
 }
 
 async function tuneAttention(
@@ -169,13 +197,14 @@ export async function autotune(gpu: Gpu, options: AutotuneOptions = {}): Promise
   const log = options.log ?? (() => {});
   const measurements: TuneMeasurement[] = [];
   try {
-    const matmulTiledMinTiles = cpu && !options.cpuMatmul
-      ? null
-      : await tuneMatmul(gpu, runs, measurements, log);
+    const mm = cpu && !options.cpuMatmul
+      ? { minTiles: null, kernel: "tiled" as const }
+      : await tuneMatmul(gpu, runs, options.matmulGrids ?? MATMUL_GRIDS, measurements, log);
     const attentionFlashMinT = await tuneAttention(gpu, runs, measurements, log);
     const miAlgorithm = await tuneMi(gpu, runs, measurements, log);
     return {
-      matmulTiledMinTiles,
+      matmulTiledMinTiles: mm.minTiles,
+      matmulTiledKernel: mm.kernel,
       attentionFlashMinT,
       miAlgorithm,
       source: "measured",

@@ -152,7 +152,8 @@ Deno.test("withF16Weights() swaps exactly the marked lines, and refuses a mismat
 
 /**
  * Contexts that force each matmul kernel: CPU-adapter scalar and subgroup paths (through the
- * capabilities, so this runs on any device), the hardware "simple" kernel, and "tiled".
+ * capabilities, so this runs on any device), the hardware "simple" kernel, "tiled" and
+ * "tiled_pf".
  */
 async function matmulContexts(): Promise<[string, Gpu][]> {
   const base = await testGpu();
@@ -168,11 +169,17 @@ async function matmulContexts(): Promise<[string, Gpu][]> {
   const tiled = new Gpu(base.device, base.caps);
   tiled.matmulVariant = "tiled";
   out.push(["tiled", tiled]);
+  const pf = new Gpu(base.device, base.caps);
+  pf.matmulVariant = "tiled_pf";
+  out.push(["tiled_pf", pf]);
   return out;
 }
 
 function expectedKernel(ctx: string, K: number, N: number, transposeW: boolean) {
   if (ctx === "tiled") return transposeW ? KERNELS.matmulTiledTransBF16 : KERNELS.matmulTiledF16;
+  if (ctx === "tiled_pf") {
+    return transposeW ? KERNELS.matmulTiledPfTransBF16 : KERNELS.matmulTiledPfF16;
+  }
   if (ctx === "subgroup" && K % 4 === 0 && (transposeW || N % 4 === 0)) {
     return transposeW ? KERNELS.matmulSubgroupTransBF16 : KERNELS.matmulSubgroupF16;
   }

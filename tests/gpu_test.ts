@@ -95,11 +95,14 @@ Deno.test(
     const model = await Gpt2Model.load(hw, FIX + "tiny-gpt2");
     const golden = await readSafetensors(FIX + "tiny-gpt2-golden.safetensors");
     const meta = JSON.parse(await Deno.readTextFile(FIX + "tiny-gpt2-golden.json"));
-    hw.matmulVariant = "tiled"; // small shapes would pick the 32x32 variant under "auto"
     const ids: number[] = meta.texts[3].ids;
-    const out = await model.run(ids, { hiddenStates: true, logits: "last" });
-    assert(maxAbsDiff(out.hiddenStates!, golden.getF32("t3.hidden")) <= 1e-4);
-    assert(maxAbsDiff(out.logits!, golden.getF32("t3.logits_last")) <= 1e-4);
+    // small shapes would pick the 32x32 variant under "auto"
+    for (const variant of ["tiled", "tiled_pf"] as const) {
+      hw.matmulVariant = variant;
+      const out = await model.run(ids, { hiddenStates: true, logits: "last" });
+      assert(maxAbsDiff(out.hiddenStates!, golden.getF32("t3.hidden")) <= 1e-4, variant);
+      assert(maxAbsDiff(out.logits!, golden.getF32("t3.logits_last")) <= 1e-4, variant);
+    }
   },
 );
 

@@ -32,9 +32,9 @@ Deno.test(
   async () => {
     const gpu = await testGpu();
     const r = rng(1);
-    for (let trial = 0; trial < 12; trial++) {
-      const variant = trial < 6 ? "simple" : "tiled";
-      const big = trial >= 9; // several 128-wide tiles with ragged edges
+    for (let trial = 0; trial < 18; trial++) {
+      const variant = trial < 6 ? "simple" : trial < 12 ? "tiled" : "tiled_pf";
+      const big = trial % 6 >= 3; // several 128-wide tiles with ragged edges
       const M = 1 + Math.floor(r() * (big ? 300 : 70)),
         K = 1 + Math.floor(r() * (big ? 150 : 90)),
         N = 1 + Math.floor(r() * (big ? 300 : 75));
@@ -63,11 +63,13 @@ Deno.test(
     // lavapipe's subgroup path (vec4 shapes) and scalar path (odd shapes); the hardware simple
     // kernel (matmul.wgsl); the tiled kernel; f16 weights.
     const hw = new Gpu(base.device, { ...base.caps, isFallbackAdapter: false });
-    const cases: [Gpu, "simple" | "tiled", number, number, number, boolean][] = [
+    const cases: [Gpu, "simple" | "tiled" | "tiled_pf", number, number, number, boolean][] = [
       [base, "simple", 37, 64, 72, false],
       [base, "simple", 37, 63, 71, false],
       [hw, "simple", 37, 63, 71, false],
       [base, "tiled", 150, 33, 130, false],
+      [base, "tiled_pf", 150, 33, 130, false],
+      [base, "tiled_pf", 130, 40, 150, true],
       [base, "simple", 37, 64, 72, true],
       [hw, "simple", 21, 30, 70, true],
     ];

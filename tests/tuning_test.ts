@@ -96,6 +96,8 @@ Deno.test("auto variants follow gpu.tuning", opts, async () => {
   assertEquals(await kernelsOf(hw, () => [matmul(x, w)]), ["matmul"]);
   hw.tuning.matmulTiledMinTiles = 4;
   assertEquals(await kernelsOf(hw, () => [matmul(x, w)]), ["matmul_tiled"]);
+  hw.tuning.matmulTiledKernel = "tiled_pf";
+  assertEquals(await kernelsOf(hw, () => [matmul(x, w)]), ["matmul_tiled_pf"]);
   hw.tuning.matmulTiledMinTiles = null;
   assertEquals(await kernelsOf(hw, () => [matmul(x, w)]), ["matmul"]);
 
@@ -136,6 +138,28 @@ Deno.test("autotune() measures this adapter's variants", opts, async () => {
   }
   assertEquals(lines.length, t.measurements!.length);
 });
+
+Deno.test(
+  "autotune() matmul ladder: three kernels per rung, a tiled kernel and a threshold",
+  opts,
+  async () => {
+    const gpu = await testGpu();
+    const t = await autotune(gpu, {
+      runs: 1,
+      cpuMatmul: true,
+      matmulGrids: [[1, 1], [1, 2], [2, 2]],
+    });
+    const mm = t.measurements!.filter((m) => m.op === "matmul");
+    assertEquals(mm.map((m) => m.shape), [
+      "128x768x128 (1 tiles)",
+      "128x768x256 (2 tiles)",
+      "256x768x256 (4 tiles)",
+    ]);
+    for (const m of mm) assertEquals(Object.keys(m.ms).sort(), ["simple", "tiled", "tiled_pf"]);
+    assert(t.matmulTiledKernel === "tiled" || t.matmulTiledKernel === "tiled_pf");
+    assert(t.matmulTiledMinTiles === null || [0, 2, 4].includes(t.matmulTiledMinTiles));
+  },
+);
 
 Deno.test("CLI tune: --no-save --out, --show", opts, async () => {
   const dir = await Deno.makeTempDir();

@@ -16,7 +16,7 @@ import { FileNotFoundError, LaminarError } from "../errors.ts";
  * Bumped whenever a kernel variant or a rule changes what a measured table means, so tables
  * measured with older kernels are not used.
  */
-export const TUNING_VERSION = 1;
+export const TUNING_VERSION = 2;
 
 /** One variant timing behind a measured choice. */
 export interface TuneMeasurement {
@@ -37,6 +37,11 @@ export interface Tuning {
    * 128x128 tiles (`ceil(M / 128) * ceil(N / 128)`); `null`: never. CPU adapters never use it.
    */
   matmulTiledMinTiles: number | null;
+  /**
+   * Which 128x128-tile kernel: "tiled" (depth-8 tiles) or "tiled_pf" (depth 16, the next tile's
+   * loads prefetched into registers).
+   */
+  matmulTiledKernel: "tiled" | "tiled_pf";
   /** Use flash attention (when no pattern is asked for) from this many positions; `null`: never. */
   attentionFlashMinT: number | null;
   /** MI + covariance kernels of `pairwiseMiCov()` when the call does not choose. */
@@ -58,19 +63,13 @@ export interface Tuning {
  * it has 96 tiles to fill a large GPU, flash attention from one full 64-query block.
  */
 export function defaultTuning(caps: Pick<GpuCapabilities, "isFallbackAdapter">): Tuning {
-  return caps.isFallbackAdapter
-    ? {
-      matmulTiledMinTiles: null,
-      attentionFlashMinT: 0,
-      miAlgorithm: "prebinned",
-      source: "rules",
-    }
-    : {
-      matmulTiledMinTiles: 96,
-      attentionFlashMinT: 64,
-      miAlgorithm: "prebinned",
-      source: "rules",
-    };
+  return {
+    matmulTiledMinTiles: caps.isFallbackAdapter ? null : 96,
+    matmulTiledKernel: "tiled",
+    attentionFlashMinT: caps.isFallbackAdapter ? 0 : 64,
+    miAlgorithm: "prebinned",
+    source: "rules",
+  };
 }
 
 /** Whether a permission is granted already (never prompts: `Gpu.create()` reads the cache quietly). */
@@ -124,10 +123,12 @@ export function parseTuning(text: string): Tuning | null {
   if (
     !o || typeof o !== "object" || o.version !== TUNING_VERSION ||
     !validThreshold(o.matmulTiledMinTiles) || !validThreshold(o.attentionFlashMinT) ||
+    (o.matmulTiledKernel !== "tiled" && o.matmulTiledKernel !== "tiled_pf") ||
     (o.miAlgorithm !== "prebinned" && o.miAlgorithm !== "direct")
   ) return null;
   return {
     matmulTiledMinTiles: o.matmulTiledMinTiles,
+    matmulTiledKernel: o.matmulTiledKernel,
     attentionFlashMinT: o.attentionFlashMinT,
     miAlgorithm: o.miAlgorithm,
     source: "measured",

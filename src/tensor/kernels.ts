@@ -16,6 +16,7 @@ import layernormSgSrc from "../../kernels/layernorm_sg.wgsl" with { type: "text"
 import layernormRowsSrc from "../../kernels/layernorm_rows.wgsl" with { type: "text" };
 import matmulSrc from "../../kernels/matmul.wgsl" with { type: "text" };
 import matmulTiledSrc from "../../kernels/matmul_tiled.wgsl" with { type: "text" };
+import matmulTiledPfSrc from "../../kernels/matmul_tiled_pf.wgsl" with { type: "text" };
 import matmulSubgroupSrc from "../../kernels/matmul_subgroup.wgsl" with { type: "text" };
 import softmaxSrc from "../../kernels/softmax.wgsl" with { type: "text" };
 import softmaxSgSrc from "../../kernels/softmax_sg.wgsl" with { type: "text" };
@@ -61,6 +62,7 @@ const TABLE_F16 = [
 ];
 const matmulF16Src: string = withF16Weights(matmulSrc, B_F16);
 const matmulTiledF16Src: string = withF16Weights(matmulTiledSrc, B_F16);
+const matmulTiledPfF16Src: string = withF16Weights(matmulTiledPfSrc, B_F16);
 const matmulSubgroupF16Src: string = withF16Weights(matmulSubgroupSrc, B4_F16);
 const embedF16Src: string = withF16Weights(embedSrc, TABLE_F16);
 
@@ -87,6 +89,23 @@ export const KERNELS = {
   matmulTiledTransBF16: {
     name: "matmul_tiled_nt_f16",
     code: matmulTiledF16Src,
+    constants: { TRANS_B: 1 },
+  },
+  /** `matmulTiled` with depth-16 tiles and register prefetch (kernels/matmul_tiled_pf.wgsl). */
+  matmulTiledPf: { name: "matmul_tiled_pf", code: matmulTiledPfSrc, constants: { TRANS_B: 0 } },
+  matmulTiledPfTransB: {
+    name: "matmul_tiled_pf_nt",
+    code: matmulTiledPfSrc,
+    constants: { TRANS_B: 1 },
+  },
+  matmulTiledPfF16: {
+    name: "matmul_tiled_pf_f16",
+    code: matmulTiledPfF16Src,
+    constants: { TRANS_B: 0 },
+  },
+  matmulTiledPfTransBF16: {
+    name: "matmul_tiled_pf_nt_f16",
+    code: matmulTiledPfF16Src,
     constants: { TRANS_B: 1 },
   },
   /**

@@ -40,6 +40,9 @@ function outOrNew(out: Tensor | undefined, like: Tensor, shape: Shape): Tensor {
   return Tensor.empty(like.gpu, shape);
 }
 
+/** A matmul kernel variant (see {@linkcode MatmulOptions.variant}). */
+export type MatmulVariant = "simple" | "tiled" | "tiled_pf" | "auto";
+
 /** Options for {@linkcode matmul}. */
 export interface MatmulOptions {
   /** Bias [N] added to every row. */
@@ -64,11 +67,13 @@ export interface MatmulOptions {
    * Kernel variant: "simple" (no workgroup memory: on CPU adapters such as lavapipe a 32x4
    * register tile per thread with A rows shared by subgroupBroadcast and vec4 loads when the
    * shapes allow, else a 4x4 register tile), "tiled" (128x128 workgroup tile, 8x8 per thread:
-   * large GPUs), or "auto" (default: tiled on hardware adapters when the output spans at least
+   * large GPUs), "tiled_pf" (the same tile, depth-16 tiles with the next tile's loads issued
+   * before the current one is multiplied), or "auto" (default: on hardware adapters the tiled
+   * kernel `gpu.tuning.matmulTiledKernel` when the output spans at least
    * `gpu.tuning.matmulTiledMinTiles` such tiles, 96 unless measured by `autotune()`, else
    * simple).
    */
-  variant?: "simple" | "tiled" | "auto";
+  variant?: MatmulVariant;
 }
 
 /**
@@ -125,9 +130,11 @@ export function matmul(
   // rules, or the count measured by autotune()); small outputs (e.g. B1 x T128 projections: 18
   // tiles) keep more workgroups in flight with the 32x32 variant. Never on CPU adapters.
   const minTiles = x.gpu.tuning.matmulTiledMinTiles;
-  const tiled = variant === "tiled" ||
-    (variant === "auto" && !x.gpu.caps.isFallbackAdapter && minTiles !== null &&
-      Math.ceil(M / 128) * Math.ceil(N / 128) >= minTiles);
+  const autoTiled = variant === "auto" && !x.gpu.caps.isFallbackAdapter && minTiles !== null &&
+    Math.ceil(M / 128) * Math.ceil(N / 128) >= minTiles;
+  const tiled = variant === "tiled" || variant === "tiled_pf" || autoTiled;
+  const prefetch = variant === "tiled_pf" ||
+    (autoTiled && x.gpu.tuning.matmulTiledKernel === "tiled_pf");
   // CPU adapters (lavapipe): the non-tiled kernel becomes matmul_subgroup.wgsl (vec4 loads along
   // K, rows of A shared by subgroupBroadcast: 5-10x faster there, docs/benchmarks.md) when the
   // rows are whole vec4s (K % 4 == 0; N % 4 == 0 for [K, N] weights) and subgroups have at least
@@ -136,7 +143,11 @@ export function matmul(
   const cpu = !tiled && caps.isFallbackAdapter && caps.subgroups && caps.subgroupMinSize >= 8 &&
     K % 4 === 0 && K > 0 && (options.transposeW || N % 4 === 0);
   const f16 = w.dtype === "f16";
-  const kernel = tiled
+  const kernel = tiled && prefetch
+    ? (options.transposeW
+      ? (f16 ? KERNELS.matmulTiledPfTransBF16 : KERNELS.matmulTiledPfTransB)
+      : (f16 ? KERNELS.matmulTiledPfF16 : KERNELS.matmulTiledPf))
+    : tiled
     ? (options.transposeW
       ? (f16 ? KERNELS.matmulTiledTransBF16 : KERNELS.matmulTiledTransB)
       : (f16 ? KERNELS.matmulTiledF16 : KERNELS.matmulTiled))
