@@ -119,7 +119,12 @@ if (import.meta.main) {
     Deno.exit(values.help ? 0 : 1);
   }
   const lam = await readJson<BenchReport>(values.laminar);
-  const torch = values.torch ? await readJson<TorchReport>(values.torch) : null;
+  const torch = values.torch
+    ? await readJson<TorchReport & { partial?: boolean }>(values.torch)
+    : null;
+  for (const [what, r] of [["laminar", lam], ["PyTorch", torch]] as const) {
+    if (r?.partial) console.error(`warning: the ${what} results are partial (a run cut short)`);
+  }
   const base = values.baseline ? await readJson<BaselineFile>(values.baseline) : null;
   const md = compareMarkdown(lam, torch, base);
   console.log(md);

@@ -14,7 +14,7 @@ export DENO_WEBGPU_BACKEND=vulkan
 
 # shellcheck disable=SC2086
 deno task bench --suite gpu --tune --out "$OUT_DIR" ${BENCH_ARGS:-} | tee "$OUT_DIR/laminar.md"
-LAMINAR_JSON=$(ls -t "$OUT_DIR"/gpu-*.json | head -n 1)
+LAMINAR_JSON=$(ls -t "$OUT_DIR"/gpu-*.json | grep -v "\.partial\.json$" | head -n 1)
 
 python3 bench/torch_baseline.py --cases "$LAMINAR_JSON" --out "$OUT_DIR/torch.json"
 

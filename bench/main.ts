@@ -7,7 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { Gpu } from "../src/gpu/context.ts";
-import type { Tuning } from "../src/gpu/tuning.ts";
+import { describeTuning, type Tuning } from "../src/gpu/tuning.ts";
 import { autotune } from "../src/autotune.ts";
 import { LaminarError } from "../src/errors.ts";
 import { writeFileAtomic } from "../src/io/atomic_write.ts";
@@ -211,12 +211,16 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     external,
     file,
   });
-  // Written after every case (marked partial until the end), so a run cut short by a time limit
-  // still leaves its figures.
+  // Written after every case to <file>.partial.json (marked partial), so a run cut short by a
+  // time limit still leaves its figures without replacing an earlier complete file; the complete
+  // report goes to <file> at the end and the partial one is removed.
+  const partialFile = file?.replace(/\.json$/, ".partial.json");
   const write = async (partial: boolean) => {
-    if (!file) return;
+    if (!file || !partialFile) return;
     await Deno.mkdir(out!, { recursive: true });
-    await writeFileAtomic(file, JSON.stringify(report(partial), null, 1) + "\n");
+    const text = JSON.stringify(report(partial), null, 1) + "\n";
+    await writeFileAtomic(partial ? partialFile : file, text);
+    if (!partial) await Deno.remove(partialFile).catch(() => {});
   };
   try {
     if (options.tune) {
@@ -273,13 +277,9 @@ export function reportMarkdown(r: BenchReport): string {
     }; subgroups: ${a.subgroups ? "yes" : "no"}`,
     `- Deno ${r.runtime.deno} (V8 ${r.runtime.v8}), ${r.runtime.os}/${r.runtime.arch}, ${r.runtime.cpus} CPUs`,
     `- date: ${r.date}; min/median of ${r.options.repeat} runs after ${r.options.warmup} warm-up`,
-    `- "auto" variants (${r.tuning.source} rules): tiled matmul ${
-      r.tuning.matmulTiledMinTiles === null
-        ? "never"
-        : `from ${r.tuning.matmulTiledMinTiles} 128x128 tiles`
-    }, flash attention ${
-      r.tuning.attentionFlashMinT === null ? "never" : `from T ${r.tuning.attentionFlashMinT}`
-    }, MI ${r.tuning.miAlgorithm}`,
+    `- "auto" variants (${
+      r.tuning.source === "measured" ? "measured by tune" : "default rules"
+    }): ${describeTuning(r.tuning)}`,
     "- GPU = timestamp queries before and after all launches and copies; " +
     "wall = recording + submit + one readback",
     "",

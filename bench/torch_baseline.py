@@ -446,7 +446,7 @@ def main(argv=None):
             os.replace(tmp, args.out)
         return text
 
-    for case in cases:
+    def run_one(case):
         name = case["name"]
         print(f"[torch] {name} ...", file=sys.stderr, flush=True)
         try:
@@ -456,10 +456,10 @@ def main(argv=None):
             print(f"    failed: {e}", file=sys.stderr)
             if device.type == "cuda":
                 torch.cuda.empty_cache()
-            continue
+            return
         if r is None:
             skipped.append({"name": name, "reason": f"no PyTorch version of kind {case['kind']}"})
-            continue
+            return
         r["kind"] = case["kind"]
         r["params"] = case["params"]
         results[name] = r
@@ -470,7 +470,12 @@ def main(argv=None):
                 "min_ms": r["min_ms"], "median_ms": r["median_ms"]}
         if device.type == "cuda":
             torch.cuda.empty_cache()
-        write(True)
+
+    for case in cases:
+        try:
+            run_one(case)
+        finally:
+            write(True)  # skipped cases too: a run cut short keeps every outcome so far
 
     if not args.no_check:
         small = args.self_test or device.type != "cuda"

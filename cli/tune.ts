@@ -9,6 +9,7 @@ import { InvalidArgumentError, LaminarError } from "../src/errors.ts";
 import { autotune } from "../src/autotune.ts";
 import {
   defaultTuning,
+  describeTuning,
   saveTuning,
   type Tuning,
   tuningCacheDir,
@@ -35,18 +36,8 @@ Options:
   -h, --help   this help`;
 
 function describe(t: Tuning): string {
-  const tiles = t.matmulTiledMinTiles;
-  const flash = t.attentionFlashMinT;
   return [
-    `matmul: ${
-      tiles === null
-        ? "never the 128x128 tiles"
-        : `128x128 tiles (${t.matmulTiledKernel}) from ${tiles} tiles`
-    }`,
-    `attention: ${
-      flash === null ? "row kernel always" : flash === 0 ? "flash always" : `flash from T ${flash}`
-    }`,
-    `MI: ${t.miAlgorithm}`,
+    ...describeTuning(t).split("; "),
     `source: ${t.source}${t.measuredAt ? ` (${t.measuredAt})` : ""}`,
   ].join("\n");
 }

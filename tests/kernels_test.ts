@@ -97,6 +97,13 @@ Deno.test(
       InvalidArgumentError,
       "accumulate",
     );
+    // One launch cannot read and write a buffer: refused when recorded, not at the next flush.
+    const sq = Tensor.from(base, randn(4, 3), [2, 2]);
+    assertThrows(
+      () => matmul(sq, Tensor.from(base, randn(4, 4), [2, 2]), { out: sq, accumulate: true }),
+      InvalidArgumentError,
+      "shares a GPU buffer",
+    );
   },
 );
 

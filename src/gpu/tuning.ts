@@ -81,6 +81,21 @@ function granted(desc: Deno.PermissionDescriptor): boolean {
   }
 }
 
+/** The rules in words: "matmul: …; attention: …; MI: …". */
+export function describeTuning(t: Tuning): string {
+  const tiles = t.matmulTiledMinTiles;
+  const flash = t.attentionFlashMinT;
+  const matmul = tiles === null
+    ? "never the 128x128 tiles"
+    : `128x128 tiles (${t.matmulTiledKernel}) from ${tiles} tiles`;
+  const attention = flash === null
+    ? "row kernel always"
+    : flash === 0
+    ? "flash always"
+    : `flash from T ${flash}`;
+  return `matmul: ${matmul}; attention: ${attention}; MI: ${t.miAlgorithm}`;
+}
+
 function env(name: string): string | undefined {
   if (!granted({ name: "env", variable: name })) return undefined;
   try {

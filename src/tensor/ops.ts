@@ -118,6 +118,12 @@ export function matmul(
       throw new ShapeError(`Output "${fmt(out.shape)}" cannot hold a [${M}, ${N}] block`);
     }
   } else out = Tensor.empty(x.gpu, [...x.shape.slice(0, -1), N]);
+  if (options.out && [x, w, options.bias].some((t) => t?.buffer === options.out!.buffer)) {
+    throw new InvalidArgumentError(
+      "The matmul output shares a GPU buffer with its input, weight or bias",
+      "Write into a separate tensor (one launch cannot read and write the same buffer)",
+    );
+  }
   if (options.accumulate && !options.out) {
     throw new InvalidArgumentError(
       "matmul({ accumulate: true }) adds into an existing output",
@@ -171,7 +177,7 @@ export function matmul(
       ? [Math.ceil(M / 32), Math.ceil(N / 64)]
       : [Math.ceil(N / tile), Math.ceil(M / tile)],
     flops: 2 * M * N * K,
-    bytes: 4 * (M * K + M * N) + w.bytes,
+    bytes: 4 * (M * K + M * N * (options.accumulate ? 2 : 1)) + w.bytes,
   });
   return out;
 }
