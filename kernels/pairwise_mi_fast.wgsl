@@ -20,7 +20,8 @@
 // A workgroup computes PAIRS pairs (l, i, jb * PAIRS + jj), jj < PAIRS, with BINS threads each
 // (thread a: x-bin row a of the histogram, column a, and words a, a + BINS, ... of the
 // covariance); workgroup g = (l * n + i) * jbs + jb, launch (min(G, nx), ceil(G / nx)). PAIRS
-// and BINS are substituted before compilation.
+// and BINS are substituted before compilation, and the marker below by the histogram row's
+// unrolled code (src/pairwise/mi_kernels.ts: histRowCode).
 
 struct Params {
   n: u32,
@@ -125,19 +126,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let w4 = mw / 4u;
     let x4 = xbin / 4u;
     let y4 = ybins / 4u;
-    var h: array<vec4<u32>, NB>;  // row a of the joint histogram (constant indices: registers)
-    for (var q = 0u; q < w4; q = q + 1u) {
-      let xw = prepa[x4 + q];
-      for (var b = 0u; b < NB; b = b + 1u) {
-        h[b] = h[b] + countOneBits(xw & prepb[y4 + b * w4 + q]);
-      }
-    }
-    var rsum = 0u;
-    for (var b = 0u; b < NB; b = b + 1u) {
-      let c = sum4(h[b]);
-      if (c > 1u) { e = dd_add(e, tab[c]); }
-      rsum = rsum + c;
-    }
+    // Row a of the joint histogram in NB named vec4 counters h0, h1, ... (generated: private
+    // arrays indexed in loops can end up in slow memory), then its entropy terms.
+    /* HIST_ROW_CODE */
     var cs = vec4<u32>(0u);
     for (var q = 0u; q < w4; q = q + 1u) {
       cs = cs + countOneBits(prepb[y4 + a * w4 + q] & prepa[ka / 4u + q]);

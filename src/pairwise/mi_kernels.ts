@@ -45,11 +45,32 @@ export function fastPairs(bins: number): number {
   return Math.max(1, Math.min(32, Math.floor(FAST_THREADS / bins)));
 }
 
+/**
+ * The histogram row of pairwise_mi_fast.wgsl, unrolled over the `bins` y-bins with one named
+ * vec4 counter each (h0, h1, ...): H[a][b] = popcounts of x-bin a AND y-bin b over the words,
+ * then e += tab[H[a][b]] (for counts > 1) and rsum = the row's sum.
+ */
+export function histRowCode(bins: number): string {
+  const b = Array.from({ length: bins }, (_, i) => i);
+  return [
+    ...b.map((i) => `var h${i} = vec4<u32>(0u);`),
+    "for (var q = 0u; q < w4; q = q + 1u) {",
+    "  let xw = prepa[x4 + q];",
+    ...b.map((i) => `  h${i} = h${i} + countOneBits(xw & prepb[y4 + ${i}u * w4 + q]);`),
+    "}",
+    "var rsum = 0u;",
+    ...b.map((i) =>
+      `{ let c = sum4(h${i}); if (c > 1u) { e = dd_add(e, tab[c]); } rsum = rsum + c; }`
+    ),
+  ].join("\n    ");
+}
+
 function fastKernel(bins: number): Kernel {
   return {
     name: `pairwise_mi_fast_b${bins}`,
     code: binsSrc +
-      fastSrc.replaceAll("PAIRS", String(fastPairs(bins))).replaceAll("BINS", String(bins)),
+      fastSrc.replace("/* HIST_ROW_CODE */", histRowCode(bins))
+        .replaceAll("PAIRS", String(fastPairs(bins))).replaceAll("BINS", String(bins)),
   };
 }
 
