@@ -18,11 +18,11 @@
 // are the sizes in use), BK = keys per tile with BK * DH4 <= 512 (K and V tiles are 8 KiB each:
 // 16 KiB of workgroup memory in all, within every adapter's limit). Launch (ceil(T / 64), H, B).
 //
-// Registers: q and acc are private arrays of 32 vec4 (the largest head, 128), only DH4 of them
-// used. DH4 is a pipeline constant, so every loop over them has a constant trip count once the
-// pipeline is specialised and can be unrolled with constant indices, which keeps them in
-// registers (dh 64: 16 + 16 vec4 = 128 registers per invocation). dh 128 needs 256 and spills:
-// no GPT-2 size has it (all use 64).
+// Registers: the query and the accumulator are DH4 named vec4 each (qv0, qv1, ... and av0,
+// av1, ...): the /* FLASH_* */ markers are replaced by code unrolled over the head
+// (src/tensor/kernels.ts: attendFlashKernel), because private arrays indexed in loops can land
+// in slow memory even when the loops unroll (PERFORMANCE.md). dh 64: 16 + 16 vec4 = 128
+// registers per invocation; dh 128 needs 256 and may spill (no GPT-2 size has it).
 
 struct Params {
   t: u32,       // sequence length
@@ -42,7 +42,6 @@ struct Params {
 override DH4: u32 = 16u;
 override BK: u32 = 32u;
 const BQ: u32 = 64u;
-const MAX_DH4: u32 = 32u;
 const TILE: u32 = 512u;
 
 var<workgroup> kt: array<vec4<f32>, TILE>;
@@ -63,13 +62,8 @@ fn attend_flash(
   let stride4 = 3u * d4;              // vec4 per qkv row
   let row0 = b * p.t;
 
-  var q: array<vec4<f32>, MAX_DH4>;
-  var acc: array<vec4<f32>, MAX_DH4>;
   let qbase = (row0 + min(i, last)) * stride4 + h * DH4;
-  for (var c = 0u; c < DH4; c = c + 1u) {
-    q[c] = qkv[qbase + c] * p.scale;
-    acc[c] = vec4<f32>(0.0);
-  }
+  /* FLASH_INIT */
   var m = -3.4028235e38;
   var l = 0.0;
 
@@ -93,16 +87,16 @@ fn attend_flash(
       for (var r = 0u; r < n; r = r + 1u) {
         let kr = r * DH4;
         var s = 0.0;
-        for (var c = 0u; c < DH4; c = c + 1u) { s = s + dot(q[c], kt[kr + c]); }
+        /* FLASH_SCORE */
         if (s > m) {
           let corr = exp(m - s); // 0 on the first key (m = -FLT_MAX)
           l = l * corr;
-          for (var c = 0u; c < DH4; c = c + 1u) { acc[c] = acc[c] * corr; }
+          /* FLASH_RESCALE */
           m = s;
         }
         let e = exp(s - m);
         l = l + e;
-        for (var c = 0u; c < DH4; c = c + 1u) { acc[c] = acc[c] + e * vt[kr + c]; }
+        /* FLASH_ACCUMULATE */
       }
     }
     workgroupBarrier();
@@ -111,6 +105,6 @@ fn attend_flash(
   if (i <= last) {
     let inv = 1.0 / l;
     let zbase = (row0 + i) * d4 + h * DH4;
-    for (var c = 0u; c < DH4; c = c + 1u) { z[zbase + c] = acc[c] * inv; }
+    /* FLASH_STORE */
   }
 }

@@ -66,6 +66,33 @@ const matmulTiledPfF16Src: string = withF16Weights(matmulTiledPfSrc, B_F16);
 const matmulSubgroupF16Src: string = withF16Weights(matmulSubgroupSrc, B4_F16);
 const embedF16Src: string = withF16Weights(embedSrc, TABLE_F16);
 
+const flashKernels = new Map<number, Kernel>();
+
+/**
+ * Flash attention (kernels/attention_flash.wgsl) for heads of 4 * dh4 values: the query and the
+ * accumulator unrolled into named vec4 variables. Pipeline constants DH4 and BK still to be set.
+ */
+export function attendFlashKernel(dh4: number): Kernel {
+  let k = flashKernels.get(dh4);
+  if (!k) {
+    const c = Array.from({ length: dh4 }, (_, i) => i);
+    const lines = (f: (i: number) => string) => c.map(f).join("\n  ");
+    const code = attentionFlashSrc
+      .replace(
+        "/* FLASH_INIT */",
+        lines((i) => `var qv${i} = qkv[qbase + ${i}u] * p.scale;\n  var av${i} = vec4<f32>(0.0);`),
+      )
+      .replace("/* FLASH_SCORE */", lines((i) => `s = s + dot(qv${i}, kt[kr + ${i}u]);`))
+      .replace("/* FLASH_RESCALE */", lines((i) => `av${i} = av${i} * corr;`))
+      .replace("/* FLASH_ACCUMULATE */", lines((i) => `av${i} = av${i} + e * vt[kr + ${i}u];`))
+      .replace("/* FLASH_STORE */", lines((i) => `z[zbase + ${i}u] = av${i} * inv;`));
+    // One name for every head size: the pipeline cache keys on the DH4 constant too.
+    k = { name: "attention_flash", code, entryPoint: "attend_flash" };
+    flashKernels.set(dh4, k);
+  }
+  return k;
+}
+
 /**
  * Kernels by name. Each matmul and the embedding gather has an "F16" twin whose weight operand
  * (B, or the table) is packed f16 (`Tensor<"f16">`); see {@linkcode withF16Weights}.
@@ -146,7 +173,7 @@ export const KERNELS = {
    * Flash-style attention, z only (no pattern): 64 queries per workgroup, K/V tiles in workgroup
    * memory, online softmax. Set the pipeline constants DH4 (head size / 4) and BK (keys per tile).
    */
-  attendFlash: { name: "attention_flash", code: attentionFlashSrc, entryPoint: "attend_flash" },
+
   embed: { name: "embed", code: embedSrc },
   embedF16: { name: "embed_f16", code: embedF16Src },
   gatherPositions: { name: "gather_positions", code: gatherSrc, entryPoint: "positions" },

@@ -6,7 +6,7 @@
 
 import { type Gpu, params } from "../gpu/context.ts";
 import { InvalidArgumentError, ShapeError } from "../errors.ts";
-import { grid, KERNELS } from "./kernels.ts";
+import { attendFlashKernel, grid, KERNELS } from "./kernels.ts";
 import { type DType, type Shape, Tensor } from "./tensor.ts";
 
 /** Storage types of weight operands: f32, or IEEE half packed two per u32 (read as f32). */
@@ -389,7 +389,10 @@ export function attention(qkv: Tensor, options: AttentionOptions): Tensor {
     const dh4 = dh / 4;
     qkv.gpu.dispatch({
       // BK keys per tile: K and V tiles of 512 vec4 each (16 KiB), at most 64 keys
-      kernel: { ...KERNELS.attendFlash, constants: { DH4: dh4, BK: Math.min(64, 512 / dh4 | 0) } },
+      kernel: {
+        ...attendFlashKernel(dh4),
+        constants: { DH4: dh4, BK: Math.min(64, 512 / dh4 | 0) },
+      },
       params: params(T, H, dh, D, { f: scaleQK }, 0),
       buffers: [qkv.range, z.range],
       workgroups: [Math.ceil(T / 64), H, B],
