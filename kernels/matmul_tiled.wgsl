@@ -9,74 +9,13 @@
 // vec4). Loads are bounds-checked (zero fill), so any M, N, K work.
 // Launch (ceil(N / 128), ceil(M / 128)).
 // f16 variants ("matmul_tiled_f16", "matmul_tiled_nt_f16"): B packed as halves, read through
-// b_at(i) exactly as in matmul.wgsl (layout and padding described there).
+// b_at(i) exactly as in matmul.wgsl (layout and padding described there). Parameters, bindings,
+// loads and stores: matmul_tiled_common.wgsl, prepended before compilation.
 
-override TRANS_B: bool = false;
-
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  lda: u32,
-  ldb: u32,
-  ldc: u32,
-  c_off: u32,
-  flags: u32,  // bit 0: add bias; bit 1: apply gelu_new; bit 2: add into C (C += result)
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;  // B operand (swapped for f16)
-fn b_at(i: u32) -> f32 { return b[i]; }  // B operand (swapped for f16)
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
-
-// as_t[kk * 32 + m / 4][m % 4] = A[m0 + m, k0 + kk]; bs[kk * 32 + n / 4][n % 4] = B(k0 + kk, n0 + n)
+// kk < 8: as_t[kk * 32 + m / 4][m % 4] = A[m0 + m, k0 + kk],
+//         bs[kk * 32 + n / 4][n % 4] = B(k0 + kk, n0 + n)
 var<workgroup> as_t: array<vec4<f32>, 256>;
 var<workgroup> bs: array<vec4<f32>, 256>;
-
-fn load_a(m: u32, k: u32) -> f32 {
-  if (m < p.m && k < p.k) { return a[m * p.lda + k]; }
-  return 0.0;
-}
-
-fn load_b(k: u32, n: u32) -> f32 {
-  if (k < p.k && n < p.n) {
-    if (TRANS_B) { return b_at(n * p.ldb + k); }
-    return b_at(k * p.ldb + n);
-  }
-  return 0.0;
-}
-
-fn gelu_new(x: f32) -> f32 {
-  let u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
-  let t = 1.0 - 2.0 / (exp(2.0 * clamp(u, -30.0, 30.0)) + 1.0);
-  return 0.5 * x * (1.0 + t);
-}
-
-fn store1(m: u32, n: u32, v: f32) {
-  if (n < p.n) {
-    var y = v;
-    if ((p.flags & 1u) != 0u) { y = y + bias[n]; }
-    if ((p.flags & 2u) != 0u) { y = gelu_new(y); }
-    let o = m * p.ldc + p.c_off + n;
-    if ((p.flags & 4u) != 0u) { y = c[o] + y; }  // accumulate: C += result (residual add)
-    c[o] = y;
-  }
-}
-
-// Row m of a thread's tile: columns n0 .. n0 + 3 (lo) and n0 + 64 .. n0 + 67 (hi).
-fn store8(m: u32, n0: u32, lo: vec4<f32>, hi: vec4<f32>) {
-  if (m >= p.m) { return; }
-  store1(m, n0, lo.x);
-  store1(m, n0 + 1u, lo.y);
-  store1(m, n0 + 2u, lo.z);
-  store1(m, n0 + 3u, lo.w);
-  store1(m, n0 + 64u, hi.x);
-  store1(m, n0 + 65u, hi.y);
-  store1(m, n0 + 66u, hi.z);
-  store1(m, n0 + 67u, hi.w);
-}
 
 @compute @workgroup_size(16, 16)
 fn main(

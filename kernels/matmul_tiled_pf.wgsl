@@ -12,44 +12,12 @@
 // elements of A (row t / 2, depth (t % 2) * 8 ..) and 8 of B (NN: depth t / 16, columns
 // (t % 16) * 8 ..; NT: column t / 2, depth (t % 2) * 8 ..) per tile into named vec4 registers.
 // Loads are bounds-checked (zero fill), so any M, N, K work. Launch (ceil(N / 128), ceil(M / 128)).
-
-override TRANS_B: bool = false;
-
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  lda: u32,
-  ldb: u32,
-  ldc: u32,
-  c_off: u32,
-  flags: u32,  // bit 0: add bias; bit 1: apply gelu_new; bit 2: add into C (C += result)
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;  // B operand (swapped for f16)
-fn b_at(i: u32) -> f32 { return b[i]; }  // B operand (swapped for f16)
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+// Parameters, bindings, loads and stores: matmul_tiled_common.wgsl, prepended before compilation.
 
 // kk < 16: as_t[kk * 32 + m / 4][m % 4] = A[m0 + m, k0 + kk],
 //          bs[kk * 32 + n / 4][n % 4] = B(k0 + kk, n0 + n)
 var<workgroup> as_t: array<vec4<f32>, 512>;
 var<workgroup> bs: array<vec4<f32>, 512>;
-
-fn load_a(m: u32, k: u32) -> f32 {
-  if (m < p.m && k < p.k) { return a[m * p.lda + k]; }
-  return 0.0;
-}
-
-fn load_b(k: u32, n: u32) -> f32 {
-  if (k < p.k && n < p.n) {
-    if (TRANS_B) { return b_at(n * p.ldb + k); }
-    return b_at(k * p.ldb + n);
-  }
-  return 0.0;
-}
 
 // Four consecutive depths k .. k + 3 of row m of A.
 fn load_a4(m: u32, k: u32) -> vec4<f32> {
@@ -67,36 +35,6 @@ fn load_b4(k0: u32, tile_n: u32, t: u32, half: u32) -> vec4<f32> {
   let k = k0 + t / 16u;
   let n = tile_n + (t % 16u) * 8u + half * 4u;
   return vec4<f32>(load_b(k, n), load_b(k, n + 1u), load_b(k, n + 2u), load_b(k, n + 3u));
-}
-
-fn gelu_new(x: f32) -> f32 {
-  let u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
-  let t = 1.0 - 2.0 / (exp(2.0 * clamp(u, -30.0, 30.0)) + 1.0);
-  return 0.5 * x * (1.0 + t);
-}
-
-fn store1(m: u32, n: u32, v: f32) {
-  if (n < p.n) {
-    var y = v;
-    if ((p.flags & 1u) != 0u) { y = y + bias[n]; }
-    if ((p.flags & 2u) != 0u) { y = gelu_new(y); }
-    let o = m * p.ldc + p.c_off + n;
-    if ((p.flags & 4u) != 0u) { y = c[o] + y; }  // accumulate: C += result (residual add)
-    c[o] = y;
-  }
-}
-
-// Row m of a thread's tile: columns n0 .. n0 + 3 (lo) and n0 + 64 .. n0 + 67 (hi).
-fn store8(m: u32, n0: u32, lo: vec4<f32>, hi: vec4<f32>) {
-  if (m >= p.m) { return; }
-  store1(m, n0, lo.x);
-  store1(m, n0 + 1u, lo.y);
-  store1(m, n0 + 2u, lo.z);
-  store1(m, n0 + 3u, lo.w);
-  store1(m, n0 + 64u, hi.x);
-  store1(m, n0 + 65u, hi.y);
-  store1(m, n0 + 66u, hi.z);
-  store1(m, n0 + 67u, hi.w);
 }
 
 // Move this thread's prefetched A (row a_row, depths a_k .. a_k + 7) and B into the tiles.

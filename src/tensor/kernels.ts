@@ -15,8 +15,9 @@ import layernormSrc from "../../kernels/layernorm.wgsl" with { type: "text" };
 import layernormSgSrc from "../../kernels/layernorm_sg.wgsl" with { type: "text" };
 import layernormRowsSrc from "../../kernels/layernorm_rows.wgsl" with { type: "text" };
 import matmulSrc from "../../kernels/matmul.wgsl" with { type: "text" };
-import matmulTiledSrc from "../../kernels/matmul_tiled.wgsl" with { type: "text" };
-import matmulTiledPfSrc from "../../kernels/matmul_tiled_pf.wgsl" with { type: "text" };
+import tiledCommonSrc from "../../kernels/matmul_tiled_common.wgsl" with { type: "text" };
+import tiledBodySrc from "../../kernels/matmul_tiled.wgsl" with { type: "text" };
+import tiledPfBodySrc from "../../kernels/matmul_tiled_pf.wgsl" with { type: "text" };
 import matmulSubgroupSrc from "../../kernels/matmul_subgroup.wgsl" with { type: "text" };
 import softmaxSrc from "../../kernels/softmax.wgsl" with { type: "text" };
 import softmaxSgSrc from "../../kernels/softmax_sg.wgsl" with { type: "text" };
@@ -61,6 +62,9 @@ const TABLE_F16 = [
   "return unpack2x16float(table[i >> 1u] >> ((i & 1u) * 16u)).x; }",
 ];
 const matmulF16Src: string = withF16Weights(matmulSrc, B_F16);
+// The 128x128-tile kernels: their shared parameters, bindings, loads and stores + their loop.
+const matmulTiledSrc: string = tiledCommonSrc + tiledBodySrc;
+const matmulTiledPfSrc: string = tiledCommonSrc + tiledPfBodySrc;
 const matmulTiledF16Src: string = withF16Weights(matmulTiledSrc, B_F16);
 const matmulTiledPfF16Src: string = withF16Weights(matmulTiledPfSrc, B_F16);
 const matmulSubgroupF16Src: string = withF16Weights(matmulSubgroupSrc, B4_F16);
