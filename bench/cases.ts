@@ -403,6 +403,10 @@ export function allCases(): Promise<{ cases: BenchCase[]; skipped: string[] }> {
       matmulCase(G, 128, 768, 3072, { label: "gpt2 mlp T128", variant }),
       matmulCase(G, 1024, 768, 3072, { label: "gpt2 mlp T1024", variant }),
     ]),
+    // the tiled kernels' scalar-load twins (K % 4 != 0), against their vec4 loads above
+    ...(["tiled", "tiled_pf"] as const).map((variant) =>
+      matmulCase(G, 4096, 4095, 4096, { label: "sgemm scalar loads", variant })
+    ),
     // attention
     attentionCase(C, "gpt2", 1, 128),
     attentionCase(G, "gpt2", 1, 1024),

@@ -8,9 +8,11 @@
 // B tile at a time (no bank conflicts; contiguous runs of 8 columns would read every other
 // vec4). Loads are bounds-checked (zero fill), so any M, N, K work.
 // Launch (ceil(N / 128), ceil(M / 128)).
-// f16 variants ("matmul_tiled_f16", "matmul_tiled_nt_f16"): B packed as halves, read through
-// b_at(i) exactly as in matmul.wgsl (layout and padding described there). Parameters, bindings,
-// loads and stores: matmul_tiled_common.wgsl, prepended before compilation.
+// Parameters, bias/output bindings and stores: matmul_tiled_common.wgsl; the A and B bindings and
+// the 4-wide loads: matmul_tiled_loads.wgsl (scalar, any shape) or matmul_tiled_loads_v4.wgsl
+// (vec4, "matmul_tiled_v4*" kernels), both prepended before compilation. f16 variants
+// ("matmul_tiled_f16", ...): B packed as halves, widened in those load files (layouts as in
+// matmul.wgsl).
 
 // kk < 8: as_t[kk * 32 + m / 4][m % 4] = A[m0 + m, k0 + kk],
 //         bs[kk * 32 + n / 4][n % 4] = B(k0 + kk, n0 + n)
@@ -46,22 +48,23 @@ fn main(
   let a_row = t / 2u;
   let a_k = (t % 2u) * 4u;
   for (var k0 = 0u; k0 < p.k; k0 = k0 + 8u) {
-    for (var j = 0u; j < 4u; j = j + 1u) {
-      as_t[(a_k + j) * 32u + a_row / 4u][a_row % 4u] = load_a(tile_m + a_row, k0 + a_k + j);
-    }
+    let av = load_a4(tile_m + a_row, k0 + a_k);
+    let ai = a_k * 32u + a_row / 4u;
+    let ac = a_row % 4u;
+    as_t[ai][ac] = av.x;
+    as_t[ai + 32u][ac] = av.y;
+    as_t[ai + 64u][ac] = av.z;
+    as_t[ai + 96u][ac] = av.w;
     if (TRANS_B) {
-      for (var j = 0u; j < 4u; j = j + 1u) {
-        bs[(a_k + j) * 32u + a_row / 4u][a_row % 4u] = load_b(k0 + a_k + j, tile_n + a_row);
-      }
+      let bv = load_b_col4(k0 + a_k, tile_n + a_row);
+      bs[ai][ac] = bv.x;
+      bs[ai + 32u][ac] = bv.y;
+      bs[ai + 64u][ac] = bv.z;
+      bs[ai + 96u][ac] = bv.w;
     } else {
       let kk = t / 32u;
       let n = (t % 32u) * 4u;
-      bs[kk * 32u + n / 4u] = vec4<f32>(
-        load_b(k0 + kk, tile_n + n),
-        load_b(k0 + kk, tile_n + n + 1u),
-        load_b(k0 + kk, tile_n + n + 2u),
-        load_b(k0 + kk, tile_n + n + 3u),
-      );
+      bs[kk * 32u + n / 4u] = load_b_row4(k0 + kk, tile_n + n);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 8u; kk = kk + 1u) {

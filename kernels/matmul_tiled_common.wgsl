@@ -1,8 +1,8 @@
 // Shared by the 128x128-tile matmul kernels (prepended to matmul_tiled.wgsl and
-// matmul_tiled_pf.wgsl by src/tensor/kernels.ts): parameters, bindings (B through b_at, swapped
-// for the f16 variants as in matmul.wgsl), bounds-checked loads (zero fill), the epilogue
-// (bias, gelu_new, accumulate) and the store of a thread's 8 x 8 tile, whose 8 columns are two
-// runs of 4, 64 apart.
+// matmul_tiled_pf.wgsl by src/tensor/kernels.ts, after one of the two load files): parameters,
+// the bias and output bindings, the epilogue (bias, gelu_new, accumulate) and the store of a
+// thread's 8 x 8 tile, whose 8 columns are two runs of 4, 64 apart. How A and B are read is in
+// matmul_tiled_loads.wgsl (scalar loads, any shape) or matmul_tiled_loads_v4.wgsl (vec4 loads).
 
 override TRANS_B: bool = false;
 
@@ -18,24 +18,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;  // B operand (swapped for f16)
-fn b_at(i: u32) -> f32 { return b[i]; }  // B operand (swapped for f16)
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
-
-fn load_a(m: u32, k: u32) -> f32 {
-  if (m < p.m && k < p.k) { return a[m * p.lda + k]; }
-  return 0.0;
-}
-
-fn load_b(k: u32, n: u32) -> f32 {
-  if (k < p.k && n < p.n) {
-    if (TRANS_B) { return b_at(n * p.ldb + k); }
-    return b_at(k * p.ldb + n);
-  }
-  return 0.0;
-}
 
 fn gelu_new(x: f32) -> f32 {
   let u = 0.7978845608028654 * (x + 0.044715 * x * x * x);

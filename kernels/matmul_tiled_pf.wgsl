@@ -3,8 +3,8 @@
 // (register prefetch), so a workgroup's loads are in flight while it computes and it meets half
 // as many barriers per multiply-add. Chosen over matmul_tiled.wgsl only where measured faster
 // (gpu.tuning.matmulTiledKernel, `deno task cli tune`).
-// C[m, c_off + n] = act(sum_k A[m, k] * B(k, n) + bias[n]); see matmul.wgsl for the layouts and
-// the f16 variant of b_at ("matmul_tiled_pf_f16", "matmul_tiled_pf_nt_f16").
+// C[m, c_off + n] = act(sum_k A[m, k] * B(k, n) + bias[n]); see matmul.wgsl for the layouts
+// (f16 variants "matmul_tiled_pf_f16", ...: B widened in the load files).
 // A 128 x 128 output tile per workgroup of 16 x 16 threads, each an 8 x 8 register tile in 16
 // named vec4 accumulators: rows 8 lid.y .. + 7, columns 4 lid.x .. + 3 and 64 + 4 lid.x .. + 3
 // (the 16 threads of a row read 16 consecutive vec4s of the B tile). Workgroup memory: A (as
@@ -12,29 +12,21 @@
 // elements of A (row t / 2, depth (t % 2) * 8 ..) and 8 of B (NN: depth t / 16, columns
 // (t % 16) * 8 ..; NT: column t / 2, depth (t % 2) * 8 ..) per tile into named vec4 registers.
 // Loads are bounds-checked (zero fill), so any M, N, K work. Launch (ceil(N / 128), ceil(M / 128)).
-// Parameters, bindings, loads and stores: matmul_tiled_common.wgsl, prepended before compilation.
+// Parameters, bindings, loads and stores: matmul_tiled_common.wgsl and one of the two load files
+// (matmul_tiled_loads.wgsl, matmul_tiled_loads_v4.wgsl), prepended before compilation.
 
 // kk < 16: as_t[kk * 32 + m / 4][m % 4] = A[m0 + m, k0 + kk],
 //          bs[kk * 32 + n / 4][n % 4] = B(k0 + kk, n0 + n)
 var<workgroup> as_t: array<vec4<f32>, 512>;
 var<workgroup> bs: array<vec4<f32>, 512>;
 
-// Four consecutive depths k .. k + 3 of row m of A.
-fn load_a4(m: u32, k: u32) -> vec4<f32> {
-  return vec4<f32>(load_a(m, k), load_a(m, k + 1u), load_a(m, k + 2u), load_a(m, k + 3u));
-}
-
 // This thread's share of B for the tile at depth k0: NN 8 columns of one depth, NT 8 depths of
 // one column (as 2 vec4s: lo = the first 4).
-fn load_b4(k0: u32, tile_n: u32, t: u32, half: u32) -> vec4<f32> {
+fn load_b8(k0: u32, tile_n: u32, t: u32, half: u32) -> vec4<f32> {
   if (TRANS_B) {
-    let n = tile_n + t / 2u;
-    let k = k0 + (t % 2u) * 8u + half * 4u;
-    return vec4<f32>(load_b(k, n), load_b(k + 1u, n), load_b(k + 2u, n), load_b(k + 3u, n));
+    return load_b_col4(k0 + (t % 2u) * 8u + half * 4u, tile_n + t / 2u);
   }
-  let k = k0 + t / 16u;
-  let n = tile_n + (t % 16u) * 8u + half * 4u;
-  return vec4<f32>(load_b(k, n), load_b(k, n + 1u), load_b(k, n + 2u), load_b(k, n + 3u));
+  return load_b_row4(k0 + t / 16u, tile_n + (t % 16u) * 8u + half * 4u);
 }
 
 // Move this thread's prefetched A (row a_row, depths a_k .. a_k + 7) and B into the tiles.
@@ -97,8 +89,8 @@ fn main(
   // Prologue: the first tile.
   var a_lo = load_a4(a_row, a_k);
   var a_hi = load_a4(a_row, a_k + 4u);
-  var b_lo = load_b4(0u, tile_n, t, 0u);
-  var b_hi = load_b4(0u, tile_n, t, 1u);
+  var b_lo = load_b8(0u, tile_n, t, 0u);
+  var b_hi = load_b8(0u, tile_n, t, 1u);
   stage(t, a_lo, a_hi, b_lo, b_hi);
   workgroupBarrier();
   for (var k0 = 0u; k0 < p.k; k0 = k0 + 16u) {
@@ -107,8 +99,8 @@ fn main(
     if (more) {  // the next tile's loads, in flight during the multiply-adds below
       a_lo = load_a4(a_row, next + a_k);
       a_hi = load_a4(a_row, next + a_k + 4u);
-      b_lo = load_b4(next, tile_n, t, 0u);
-      b_hi = load_b4(next, tile_n, t, 1u);
+      b_lo = load_b8(next, tile_n, t, 0u);
+      b_hi = load_b8(next, tile_n, t, 1u);
     }
     for (var kk = 0u; kk < 16u; kk = kk + 1u) {
       let a0 = as_t[kk * 32u + lid.y * 2u];

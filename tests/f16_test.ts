@@ -144,7 +144,13 @@ Deno.test("withF16Weights() swaps exactly the marked lines, and refuses a mismat
   const src = "a\nb  // x (swapped for f16)\nc\nd // (swapped for f16)\n";
   assertEquals(withF16Weights(src, ["B", "D"]), "a\nB\nc\nD\n");
   assertThrows(() => withF16Weights(src, ["B"]), Error);
-  for (const k of [KERNELS.matmulF16, KERNELS.matmulTiledF16, KERNELS.matmulSubgroupF16]) {
+  const f16Kernels = [
+    KERNELS.matmulF16,
+    KERNELS.matmulTiledF16,
+    KERNELS.matmulTiledPfV4F16,
+    KERNELS.matmulSubgroupF16,
+  ];
+  for (const k of f16Kernels) {
     assert(k.code.includes("unpack2x16float") && !k.code.includes("array<f32>;  // B"), k.name);
   }
   assert(!KERNELS.matmul.code.includes("unpack2x16float"), "the f32 kernel is untouched");
@@ -176,11 +182,16 @@ async function matmulContexts(): Promise<[string, Gpu][]> {
 }
 
 function expectedKernel(ctx: string, K: number, N: number, transposeW: boolean) {
-  if (ctx === "tiled") return transposeW ? KERNELS.matmulTiledTransBF16 : KERNELS.matmulTiledF16;
+  const v4 = K % 4 === 0 && (transposeW || N % 4 === 0);
+  if (ctx === "tiled") {
+    if (v4) return transposeW ? KERNELS.matmulTiledV4TransBF16 : KERNELS.matmulTiledV4F16;
+    return transposeW ? KERNELS.matmulTiledTransBF16 : KERNELS.matmulTiledF16;
+  }
   if (ctx === "tiled_pf") {
+    if (v4) return transposeW ? KERNELS.matmulTiledPfV4TransBF16 : KERNELS.matmulTiledPfV4F16;
     return transposeW ? KERNELS.matmulTiledPfTransBF16 : KERNELS.matmulTiledPfF16;
   }
-  if (ctx === "subgroup" && K % 4 === 0 && (transposeW || N % 4 === 0)) {
+  if (ctx === "subgroup" && v4) {
     return transposeW ? KERNELS.matmulSubgroupTransBF16 : KERNELS.matmulSubgroupF16;
   }
   return transposeW ? KERNELS.matmulTransBF16 : KERNELS.matmulF16;

@@ -35,9 +35,11 @@ Deno.test(
     for (let trial = 0; trial < 18; trial++) {
       const variant = trial < 6 ? "simple" : trial < 12 ? "tiled" : "tiled_pf";
       const big = trial % 6 >= 3; // several 128-wide tiles with ragged edges
+      // Whole vec4 rows (K and N multiples of 4): the tiled kernels' vec4-load twins.
+      const whole = (v: number) => (variant !== "simple" && trial % 3 !== 0 ? v + (-v & 3) : v);
       const M = 1 + Math.floor(r() * (big ? 300 : 70)),
-        K = 1 + Math.floor(r() * (big ? 150 : 90)),
-        N = 1 + Math.floor(r() * (big ? 300 : 75));
+        K = whole(1 + Math.floor(r() * (big ? 150 : 90))),
+        N = whole(1 + Math.floor(r() * (big ? 300 : 75)));
       const transposeW = trial % 2 === 1;
       const x = randn(M * K, 10 + trial), w = randn(K * N, 20 + trial), b = randn(N, 30 + trial);
       const gel = trial % 3 === 0;
@@ -51,6 +53,41 @@ Deno.test(
       const want = matmulRef(x, w, M, K, N, { bias: b, gelu: gel, transposeW });
       const d = maxAbsDiff(got, want);
       assert(d < 1e-4, `${variant} M=${M} K=${K} N=${N}: max diff ${d}`);
+    }
+  },
+);
+
+Deno.test(
+  "tiled matmul with vec4 and with scalar loads: ragged tiles, short K, extreme magnitudes",
+  opts,
+  async () => {
+    const gpu = await testGpu();
+    // [M, K, N, transposeW]: K below one tile depth, K = one vec4, ragged M and N edges, NT with
+    // an odd N (vec4 loads along K only), and the scalar twins (K or N not a multiple of 4).
+    const cases: [number, number, number, boolean][] = [
+      [130, 4, 132, false],
+      [130, 12, 132, true],
+      [257, 36, 131, true],
+      [3, 260, 260, false],
+      [129, 20, 129, false], // N % 4 != 0: scalar loads
+      [70, 18, 136, true], // K % 4 != 0: scalar loads
+    ];
+    for (const variant of ["tiled", "tiled_pf"] as const) {
+      for (const [i, [M, K, N, transposeW]] of cases.entries()) {
+        // Magnitudes from 1e-18 to 1e18 per row / column (products stay inside f32's range).
+        const x = randn(M * K, 40 + i).map((v, j) => v * 10 ** (18 * Math.sin(Math.floor(j / K))));
+        const w = randn(K * N, 50 + i).map((v, j) => v * 10 ** (-9 * Math.cos(j % 7)));
+        const wt = Tensor.from(gpu, w, transposeW ? [N, K] : [K, N]);
+        const got = await matmul(Tensor.from(gpu, x, [M, K]), wt, { transposeW, variant }).read();
+        const want = matmulRef(x, w, M, K, N, { transposeW });
+        // f32 accumulation of K terms errs by at most ~K * 2^-24 * sum |x w| (any order).
+        const mag = matmulRef(x.map(Math.abs), w.map(Math.abs), M, K, N, { transposeW });
+        const at = `${variant} ${M}x${K}x${N}${transposeW ? " NT" : ""}`;
+        for (let j = 0; j < got.length; j++) {
+          const d = Math.abs(got[j] - want[j]);
+          assert(d <= K * 1.2e-7 * mag[j], `${at} [${j}]: ${got[j]} vs ${want[j]}`);
+        }
+      }
     }
   },
 );

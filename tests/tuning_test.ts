@@ -98,6 +98,12 @@ Deno.test("auto variants follow gpu.tuning", opts, async () => {
   assertEquals(await kernelsOf(hw, () => [matmul(x, w)]), ["matmul_tiled"]);
   hw.tuning.matmulTiledKernel = "tiled_pf";
   assertEquals(await kernelsOf(hw, () => [matmul(x, w)]), ["matmul_tiled_pf"]);
+  // whole vec4 rows (N % 4 == 0 here; K already is): the vec4-load twin of the same kernel
+  const w4 = Tensor.from(hw, randn(64 * 132, 2), [64, 132]);
+  assertEquals(await kernelsOf(hw, () => [matmul(x, w4)]), ["matmul_tiled_pf_v4"]);
+  hw.tuning.matmulTiledKernel = "tiled";
+  assertEquals(await kernelsOf(hw, () => [matmul(x, w4)]), ["matmul_tiled_v4"]);
+  hw.tuning.matmulTiledKernel = "tiled_pf";
   hw.tuning.matmulTiledMinTiles = null;
   assertEquals(await kernelsOf(hw, () => [matmul(x, w)]), ["matmul"]);
 

@@ -16,6 +16,8 @@ import layernormSgSrc from "../../kernels/layernorm_sg.wgsl" with { type: "text"
 import layernormRowsSrc from "../../kernels/layernorm_rows.wgsl" with { type: "text" };
 import matmulSrc from "../../kernels/matmul.wgsl" with { type: "text" };
 import tiledCommonSrc from "../../kernels/matmul_tiled_common.wgsl" with { type: "text" };
+import tiledLoadsSrc from "../../kernels/matmul_tiled_loads.wgsl" with { type: "text" };
+import tiledLoadsV4Src from "../../kernels/matmul_tiled_loads_v4.wgsl" with { type: "text" };
 import tiledBodySrc from "../../kernels/matmul_tiled.wgsl" with { type: "text" };
 import tiledPfBodySrc from "../../kernels/matmul_tiled_pf.wgsl" with { type: "text" };
 import matmulSubgroupSrc from "../../kernels/matmul_subgroup.wgsl" with { type: "text" };
@@ -62,11 +64,16 @@ const TABLE_F16 = [
   "return unpack2x16float(table[i >> 1u] >> ((i & 1u) * 16u)).x; }",
 ];
 const matmulF16Src: string = withF16Weights(matmulSrc, B_F16);
-// The 128x128-tile kernels: their shared parameters, bindings, loads and stores + their loop.
-const matmulTiledSrc: string = tiledCommonSrc + tiledBodySrc;
-const matmulTiledPfSrc: string = tiledCommonSrc + tiledPfBodySrc;
+// The 128x128-tile kernels: their shared parameters, bindings and stores + how they load A and B
+// (scalar, or vec4 when the shapes allow: "v4") + their loop.
+const matmulTiledSrc: string = tiledCommonSrc + tiledLoadsSrc + tiledBodySrc;
+const matmulTiledPfSrc: string = tiledCommonSrc + tiledLoadsSrc + tiledPfBodySrc;
+const matmulTiledV4Src: string = tiledCommonSrc + tiledLoadsV4Src + tiledBodySrc;
+const matmulTiledPfV4Src: string = tiledCommonSrc + tiledLoadsV4Src + tiledPfBodySrc;
 const matmulTiledF16Src: string = withF16Weights(matmulTiledSrc, B_F16);
 const matmulTiledPfF16Src: string = withF16Weights(matmulTiledPfSrc, B_F16);
+const matmulTiledV4F16Src: string = withF16Weights(matmulTiledV4Src, B4_F16);
+const matmulTiledPfV4F16Src: string = withF16Weights(matmulTiledPfV4Src, B4_F16);
 const matmulSubgroupF16Src: string = withF16Weights(matmulSubgroupSrc, B4_F16);
 const embedF16Src: string = withF16Weights(embedSrc, TABLE_F16);
 
@@ -137,6 +144,47 @@ export const KERNELS = {
   matmulTiledPfTransBF16: {
     name: "matmul_tiled_pf_nt_f16",
     code: matmulTiledPfF16Src,
+    constants: { TRANS_B: 1 },
+  },
+  /**
+   * `matmulTiled` reading A and B as vec4s (kernels/matmul_tiled_loads_v4.wgsl): used instead of
+   * it when K % 4 == 0 and N % 4 == 0 (the NT twins: K % 4 == 0).
+   */
+  matmulTiledV4: { name: "matmul_tiled_v4", code: matmulTiledV4Src, constants: { TRANS_B: 0 } },
+  matmulTiledV4TransB: {
+    name: "matmul_tiled_v4_nt",
+    code: matmulTiledV4Src,
+    constants: { TRANS_B: 1 },
+  },
+  matmulTiledV4F16: {
+    name: "matmul_tiled_v4_f16",
+    code: matmulTiledV4F16Src,
+    constants: { TRANS_B: 0 },
+  },
+  matmulTiledV4TransBF16: {
+    name: "matmul_tiled_v4_nt_f16",
+    code: matmulTiledV4F16Src,
+    constants: { TRANS_B: 1 },
+  },
+  /** `matmulTiledPf` reading A and B as vec4s, under the conditions of `matmulTiledV4`. */
+  matmulTiledPfV4: {
+    name: "matmul_tiled_pf_v4",
+    code: matmulTiledPfV4Src,
+    constants: { TRANS_B: 0 },
+  },
+  matmulTiledPfV4TransB: {
+    name: "matmul_tiled_pf_v4_nt",
+    code: matmulTiledPfV4Src,
+    constants: { TRANS_B: 1 },
+  },
+  matmulTiledPfV4F16: {
+    name: "matmul_tiled_pf_v4_f16",
+    code: matmulTiledPfV4F16Src,
+    constants: { TRANS_B: 0 },
+  },
+  matmulTiledPfV4TransBF16: {
+    name: "matmul_tiled_pf_v4_nt_f16",
+    code: matmulTiledPfV4F16Src,
     constants: { TRANS_B: 1 },
   },
   /**

@@ -149,14 +149,27 @@ export function matmul(
   const cpu = !tiled && caps.isFallbackAdapter && caps.subgroups && caps.subgroupMinSize >= 8 &&
     K % 4 === 0 && K > 0 && (options.transposeW || N % 4 === 0);
   const f16 = w.dtype === "f16";
+  // The tiled kernels read A and B as vec4s (one load and one bounds check per 4 values) when
+  // rows are whole vec4s: K % 4 == 0, and N % 4 == 0 for [K, N] weights (then ldb % 4 == 0 too,
+  // f16 rows included); scalar loads otherwise.
+  const v4 = K > 0 && K % 4 === 0 && (options.transposeW || N % 4 === 0);
+  const nt = options.transposeW;
   const kernel = tiled && prefetch
-    ? (options.transposeW
-      ? (f16 ? KERNELS.matmulTiledPfTransBF16 : KERNELS.matmulTiledPfTransB)
-      : (f16 ? KERNELS.matmulTiledPfF16 : KERNELS.matmulTiledPf))
+    ? (v4
+      ? (nt
+        ? (f16 ? KERNELS.matmulTiledPfV4TransBF16 : KERNELS.matmulTiledPfV4TransB)
+        : (f16 ? KERNELS.matmulTiledPfV4F16 : KERNELS.matmulTiledPfV4))
+      : (nt
+        ? (f16 ? KERNELS.matmulTiledPfTransBF16 : KERNELS.matmulTiledPfTransB)
+        : (f16 ? KERNELS.matmulTiledPfF16 : KERNELS.matmulTiledPf)))
     : tiled
-    ? (options.transposeW
-      ? (f16 ? KERNELS.matmulTiledTransBF16 : KERNELS.matmulTiledTransB)
-      : (f16 ? KERNELS.matmulTiledF16 : KERNELS.matmulTiled))
+    ? (v4
+      ? (nt
+        ? (f16 ? KERNELS.matmulTiledV4TransBF16 : KERNELS.matmulTiledV4TransB)
+        : (f16 ? KERNELS.matmulTiledV4F16 : KERNELS.matmulTiledV4))
+      : (nt
+        ? (f16 ? KERNELS.matmulTiledTransBF16 : KERNELS.matmulTiledTransB)
+        : (f16 ? KERNELS.matmulTiledF16 : KERNELS.matmulTiled)))
     : cpu
     ? (options.transposeW
       ? (f16 ? KERNELS.matmulSubgroupTransBF16 : KERNELS.matmulSubgroupTransB)
