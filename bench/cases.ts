@@ -8,7 +8,14 @@
 import type { Gpu } from "../src/gpu/context.ts";
 import { type Gpt2Config, parseGpt2Config } from "../src/io/config.ts";
 import { Gpt2Model } from "../src/model/gpt2.ts";
-import { attention, layerNorm, logSoftmax, matmul, tokenStats } from "../src/tensor/ops.ts";
+import {
+  attention,
+  layerNorm,
+  logSoftmax,
+  matmul,
+  type MatmulVariant,
+  tokenStats,
+} from "../src/tensor/ops.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
 import { pairwiseCosine, pairwiseMiCov } from "../src/pairwise/mod.ts";
 import { heatmap, HEATMAP_DEFAULT_TEXT } from "../src/analysis/heatmap.ts";
@@ -70,7 +77,7 @@ function matmulCase(
   opts: {
     transB?: boolean;
     label?: string;
-    variant?: "simple" | "tiled" | "tiled_pf";
+    variant?: Exclude<MatmulVariant, "auto">;
     /** Store B as packed f16 (`Tensor.fromF16`); params.weights = "f16". */
     weights?: "f16";
   } = {},
@@ -396,11 +403,14 @@ export function allCases(): Promise<{ cases: BenchCase[]; skipped: string[] }> {
     matmulCase(G, 1024, 768, 50257, { transB: true, label: "gpt2 unembed T1024" }),
     matmulCase(G, 4096, 4096, 4096, { label: "sgemm" }),
     matmulCase(G, 4096, 4096, 4096, { label: "sgemm", weights: "f16" }),
-    // both variants at the shapes that decide the "auto" rule (see matmul() in src/tensor/ops.ts)
-    ...(["simple", "tiled", "tiled_pf"] as const).flatMap((variant) => [
-      matmulCase(G, 4096, 4096, 4096, { label: "sgemm", variant }),
+    // the variants at the shapes that decide the "auto" rules (see matmul() in src/tensor/ops.ts)
+    ...(["simple", "tiled", "tiled_pf"] as const).map((variant) =>
+      matmulCase(G, 4096, 4096, 4096, { label: "sgemm", variant })
+    ),
+    ...(["simple", "ksplit", "tiled", "tiled_pf"] as const).flatMap((variant) => [
       matmulCase(G, 128, 768, 2304, { label: "gpt2 qkv T128", variant }),
       matmulCase(G, 128, 768, 3072, { label: "gpt2 mlp T128", variant }),
+      matmulCase(G, 128, 3072, 768, { label: "gpt2 mlp-out T128", variant }),
       matmulCase(G, 1024, 768, 3072, { label: "gpt2 mlp T1024", variant }),
     ]),
     // the tiled kernels' scalar-load twins (K % 4 != 0), against their vec4 loads above

@@ -85,3 +85,50 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   store_row(m0 + 2u, n0, acc2);
   store_row(m0 + 3u, n0, acc3);
 }
+
+// Variant 1b, entry point main_ksplit ("matmul_ksplit"): the same 32 x 32 tile of 4 x 4 register
+// tiles, with each output's K terms split over the 4 threads of a workgroup (8, 8, 4): thread z
+// takes k = z, z + 4, z + 8, ..., and the partial tiles are summed through workgroup memory in a
+// fixed order (z = 0 + 1 + 2 + 3) before the epilogue, so results are deterministic. For outputs
+// too small to fill a large GPU (GPT-2 projections at B1 x T128: 96 workgroups of 64 threads,
+// each thread a serial chain of K steps): 4x the threads, a quarter of the chain. Chosen by
+// gpu.tuning.matmulSmallKernel (measured by `deno task cli tune`). Launch as main.
+// ks_part[((z - 1) * 4 + r) * 64 + t]: row r of thread t's partial tile from slice z (1..3);
+// consecutive threads touch consecutive vec4s.
+var<workgroup> ks_part: array<vec4<f32>, 768>;
+
+@compute @workgroup_size(8, 8, 4)
+fn main_ksplit(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let m0 = wg.y * 32u + lid.y * 4u;
+  let n0 = wg.x * 32u + lid.x * 4u;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var k = lid.z; k < p.k; k = k + 4u) {
+    let bv = vec4<f32>(load_b(k, n0), load_b(k, n0 + 1u), load_b(k, n0 + 2u), load_b(k, n0 + 3u));
+    acc0 = fma(vec4<f32>(load_a(m0, k)), bv, acc0);
+    acc1 = fma(vec4<f32>(load_a(m0 + 1u, k)), bv, acc1);
+    acc2 = fma(vec4<f32>(load_a(m0 + 2u, k)), bv, acc2);
+    acc3 = fma(vec4<f32>(load_a(m0 + 3u, k)), bv, acc3);
+  }
+  let t = lid.y * 8u + lid.x;
+  if (lid.z > 0u) {
+    let at = (lid.z - 1u) * 256u + t;
+    ks_part[at] = acc0;
+    ks_part[at + 64u] = acc1;
+    ks_part[at + 128u] = acc2;
+    ks_part[at + 192u] = acc3;
+  }
+  workgroupBarrier();
+  if (lid.z == 0u) {
+    acc0 = acc0 + ks_part[t] + ks_part[t + 256u] + ks_part[t + 512u];
+    acc1 = acc1 + ks_part[t + 64u] + ks_part[t + 320u] + ks_part[t + 576u];
+    acc2 = acc2 + ks_part[t + 128u] + ks_part[t + 384u] + ks_part[t + 640u];
+    acc3 = acc3 + ks_part[t + 192u] + ks_part[t + 448u] + ks_part[t + 704u];
+    store_row(m0, n0, acc0);
+    store_row(m0 + 1u, n0, acc1);
+    store_row(m0 + 2u, n0, acc2);
+    store_row(m0 + 3u, n0, acc3);
+  }
+}

@@ -67,6 +67,7 @@ fn main(
       bs[kk * 32u + n / 4u] = load_b_row4(k0 + kk, tile_n + n);
     }
     workgroupBarrier();
+    // unroll (src/tensor/kernels.ts: one copy per kk, constant indices)
     for (var kk = 0u; kk < 8u; kk = kk + 1u) {
       let a0 = as_t[kk * 32u + lid.y * 2u];
       let a1 = as_t[kk * 32u + lid.y * 2u + 1u];

@@ -102,6 +102,7 @@ fn main(
       b_lo = load_b8(next, tile_n, t, 0u);
       b_hi = load_b8(next, tile_n, t, 1u);
     }
+    // unroll (src/tensor/kernels.ts: one copy per kk, constant indices)
     for (var kk = 0u; kk < 16u; kk = kk + 1u) {
       let a0 = as_t[kk * 32u + lid.y * 2u];
       let a1 = as_t[kk * 32u + lid.y * 2u + 1u];

@@ -1,6 +1,7 @@
 /**
  * Measured kernel-variant rules: times the variants of each "auto" choice on this device (the
- * matmul kernels — small tiles, 128x128 tiles of depth 8 or of depth 16 with prefetch — over a
+ * matmul kernels — small tiles with or without K split, 128x128 tiles of depth 8 or of depth 16
+ * with prefetch — over a
  * ladder of output sizes, row vs flash attention over sequence lengths,
  * prebinned vs direct MI) and derives the thresholds of a {@linkcode Tuning} table from where one
  * variant starts to win. `deno task cli tune` runs it and caches the table for the adapter, which
@@ -27,7 +28,7 @@ export interface AutotuneOptions {
    */
   cpuMatmul?: boolean;
   /**
-   * The matmul ladder as output grids of 128x128 tiles [rows, columns] (default 2x6 up to
+   * The matmul ladder as output grids of 128x128 tiles [rows, columns] (default 1x6 up to
    * 32x24, K 768); small ladders keep tests quick.
    */
   matmulGrids?: [number, number][];
@@ -76,8 +77,9 @@ function pick(a: string, ta: number, b: string, tb: number): string {
   return tb < ta * MARGIN ? b : a;
 }
 
-/** Output grids of 128x128 tiles, 12 to 768 tiles. */
+/** Output grids of 128x128 tiles, 6 (GPT-2 at B1 x T128) to 768 tiles. */
 const MATMUL_GRIDS: [number, number][] = [
+  [1, 6],
   [2, 6],
   [4, 6],
   [8, 6],
@@ -93,9 +95,11 @@ async function tuneMatmul(
   grids: [number, number][],
   out: TuneMeasurement[],
   log: (s: string) => void,
-): Promise<{ minTiles: number | null; kernel: "tiled" | "tiled_pf" }> {
+): Promise<
+  { minTiles: number | null; kernel: "tiled" | "tiled_pf"; small: "simple" | "ksplit" }
+> {
   const K = 768; // GPT-2's width
-  const variants = ["simple", "tiled", "tiled_pf"] as const;
+  const variants = ["simple", "ksplit", "tiled", "tiled_pf"] as const;
   const rungs: { tiles: number; shape: string; ms: Record<string, number> }[] = [];
   for (const [r, c] of grids) {
     const [M, N] = [128 * r, 128 * c];
@@ -114,16 +118,18 @@ async function tuneMatmul(
         variants.map((v) => `${v} ${ms[v].toFixed(3)} ms`).join(", "),
     );
   }
-  // The tiled kernel: the faster over the three largest outputs (where tiles are used at all).
-  const top = rungs.slice(-3);
-  const total = (v: string) => top.reduce((a, g) => a + g.ms[v], 0);
-  const kernel = total("tiled_pf") < total("tiled") * MARGIN ? "tiled_pf" : "tiled";
+  // The tiled kernel: the faster over the three largest outputs (where tiles are used at all);
+  // the small-tile kernel: the faster over the three smallest (where small tiles are).
+  const total = (rs: typeof rungs, v: string) => rs.reduce((a, g) => a + g.ms[v], 0);
+  const [top, bottom] = [rungs.slice(-3), rungs.slice(0, 3)];
+  const kernel = total(top, "tiled_pf") < total(top, "tiled") * MARGIN ? "tiled_pf" : "tiled";
+  const small = total(bottom, "ksplit") < total(bottom, "simple") * MARGIN ? "ksplit" : "simple";
   const ladder = rungs.map((g) => {
-    const best = pick("simple", g.ms.simple, kernel, g.ms[kernel]);
+    const best = pick(small, g.ms[small], kernel, g.ms[kernel]);
     out.push({ op: "matmul", shape: g.shape, ms: g.ms, best });
     return { size: g.tiles, best };
   });
-  return { minTiles: thresholdFrom(ladder, kernel), kernel };
+  return { minTiles: thresholdFrom(ladder, kernel), kernel, small };
 }
 
 async function tuneAttention(
@@ -198,13 +204,14 @@ export async function autotune(gpu: Gpu, options: AutotuneOptions = {}): Promise
   const measurements: TuneMeasurement[] = [];
   try {
     const mm = cpu && !options.cpuMatmul
-      ? { minTiles: null, kernel: "tiled" as const }
+      ? { minTiles: null, kernel: "tiled" as const, small: "simple" as const }
       : await tuneMatmul(gpu, runs, options.matmulGrids ?? MATMUL_GRIDS, measurements, log);
     const attentionFlashMinT = await tuneAttention(gpu, runs, measurements, log);
     const miAlgorithm = await tuneMi(gpu, runs, measurements, log);
     return {
       matmulTiledMinTiles: mm.minTiles,
       matmulTiledKernel: mm.kernel,
+      matmulSmallKernel: mm.small,
       attentionFlashMinT,
       miAlgorithm,
       source: "measured",

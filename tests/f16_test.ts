@@ -158,8 +158,8 @@ Deno.test("withF16Weights() swaps exactly the marked lines, and refuses a mismat
 
 /**
  * Contexts that force each matmul kernel: CPU-adapter scalar and subgroup paths (through the
- * capabilities, so this runs on any device), the hardware "simple" kernel, "tiled" and
- * "tiled_pf".
+ * capabilities, so this runs on any device), the hardware "simple" kernel, "ksplit", "tiled"
+ * and "tiled_pf".
  */
 async function matmulContexts(): Promise<[string, Gpu][]> {
   const base = await testGpu();
@@ -172,6 +172,9 @@ async function matmulContexts(): Promise<[string, Gpu][]> {
   const hw = new Gpu(base.device, { ...base.caps, isFallbackAdapter: false });
   hw.matmulVariant = "simple";
   out.push(["simple", hw]);
+  const ks = new Gpu(base.device, base.caps);
+  ks.matmulVariant = "ksplit";
+  out.push(["ksplit", ks]);
   const tiled = new Gpu(base.device, base.caps);
   tiled.matmulVariant = "tiled";
   out.push(["tiled", tiled]);
@@ -183,6 +186,7 @@ async function matmulContexts(): Promise<[string, Gpu][]> {
 
 function expectedKernel(ctx: string, K: number, N: number, transposeW: boolean) {
   const v4 = K % 4 === 0 && (transposeW || N % 4 === 0);
+  if (ctx === "ksplit") return transposeW ? KERNELS.matmulKsplitTransBF16 : KERNELS.matmulKsplitF16;
   if (ctx === "tiled") {
     if (v4) return transposeW ? KERNELS.matmulTiledV4TransBF16 : KERNELS.matmulTiledV4F16;
     return transposeW ? KERNELS.matmulTiledTransBF16 : KERNELS.matmulTiledF16;

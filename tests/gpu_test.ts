@@ -97,7 +97,7 @@ Deno.test(
     const meta = JSON.parse(await Deno.readTextFile(FIX + "tiny-gpt2-golden.json"));
     const ids: number[] = meta.texts[3].ids;
     // small shapes would pick the 32x32 variant under "auto"
-    for (const variant of ["tiled", "tiled_pf"] as const) {
+    for (const variant of ["auto", "ksplit", "tiled", "tiled_pf"] as const) {
       hw.matmulVariant = variant;
       const out = await model.run(ids, { hiddenStates: true, logits: "last" });
       assert(maxAbsDiff(out.hiddenStates!, golden.getF32("t3.hidden")) <= 1e-4, variant);

@@ -3,7 +3,7 @@
 // order K * 2^-24 relative; 1e-4 absolute covers K <= 4096 at these magnitudes.
 import { assert, assertEquals, assertThrows } from "./helpers/assert.ts";
 import { type Dispatch, Gpu } from "../src/gpu/context.ts";
-import { KERNELS } from "../src/tensor/kernels.ts";
+import { KERNELS, unrollMarkedLoops } from "../src/tensor/kernels.ts";
 import { InvalidArgumentError } from "../src/errors.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
 import {
@@ -15,6 +15,7 @@ import {
   layerNorm,
   logSoftmax,
   matmul,
+  type MatmulVariant,
   type ReductionVariant,
   scale,
   setReductionVariant,
@@ -26,17 +27,49 @@ import { maxAbsDiff, randn, rng, testGpu } from "./helpers/gpu.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
+Deno.test("unrollMarkedLoops() copies a marked constant loop per step, and refuses others", () => {
+  const src = [
+    "fn f() {",
+    "  // unroll",
+    "  for (var kk = 0u; kk < 3u; kk = kk + 1u) {",
+    "    let v = x[kk * 4u] + kkk;",
+    "  }",
+    "  for (var j = 0u; j < 2u; j = j + 1u) { y(j); }",
+    "}",
+  ].join("\n");
+  const out = unrollMarkedLoops(src).split("\n");
+  assertEquals(out.slice(1, 10), [
+    "  {  // kk = 0",
+    "    let v = x[0u * 4u] + kkk;",
+    "  }",
+    "  {  // kk = 1",
+    "    let v = x[1u * 4u] + kkk;",
+    "  }",
+    "  {  // kk = 2",
+    "    let v = x[2u * 4u] + kkk;",
+    "  }",
+  ]);
+  assertEquals(out[10], "  for (var j = 0u; j < 2u; j = j + 1u) { y(j); }"); // unmarked: kept
+  assertThrows(() => unrollMarkedLoops("// unroll\nfor (var i = 0u; i < p.n; i++) {\n}"), Error);
+  for (const k of [KERNELS.matmulTiled, KERNELS.matmulTiledPfV4]) {
+    assert(!k.code.includes("for (var kk") && k.code.includes("// kk = 7"), k.name);
+  }
+});
+
 Deno.test(
   "matmul() variants match the CPU reference on odd shapes, with bias and gelu",
   opts,
   async () => {
     const gpu = await testGpu();
     const r = rng(1);
-    for (let trial = 0; trial < 18; trial++) {
-      const variant = trial < 6 ? "simple" : trial < 12 ? "tiled" : "tiled_pf";
+    const variants = ["simple", "ksplit", "tiled", "tiled_pf"] as const;
+    for (let trial = 0; trial < 24; trial++) {
+      const variant = variants[Math.floor(trial / 6)];
       const big = trial % 6 >= 3; // several 128-wide tiles with ragged edges
       // Whole vec4 rows (K and N multiples of 4): the tiled kernels' vec4-load twins.
-      const whole = (v: number) => (variant !== "simple" && trial % 3 !== 0 ? v + (-v & 3) : v);
+      const whole = (
+        v: number,
+      ) => (variant.startsWith("tiled") && trial % 3 !== 0 ? v + (-v & 3) : v);
       const M = 1 + Math.floor(r() * (big ? 300 : 70)),
         K = whole(1 + Math.floor(r() * (big ? 150 : 90))),
         N = whole(1 + Math.floor(r() * (big ? 300 : 75)));
@@ -58,7 +91,7 @@ Deno.test(
 );
 
 Deno.test(
-  "tiled matmul with vec4 and with scalar loads: ragged tiles, short K, extreme magnitudes",
+  "tiled (vec4 and scalar loads) and K-split matmul: ragged tiles, short K, extreme magnitudes",
   opts,
   async () => {
     const gpu = await testGpu();
@@ -72,7 +105,7 @@ Deno.test(
       [129, 20, 129, false], // N % 4 != 0: scalar loads
       [70, 18, 136, true], // K % 4 != 0: scalar loads
     ];
-    for (const variant of ["tiled", "tiled_pf"] as const) {
+    for (const variant of ["ksplit", "tiled", "tiled_pf"] as const) {
       for (const [i, [M, K, N, transposeW]] of cases.entries()) {
         // Magnitudes from 1e-18 to 1e18 per row / column (products stay inside f32's range).
         const x = randn(M * K, 40 + i).map((v, j) => v * 10 ** (18 * Math.sin(Math.floor(j / K))));
@@ -100,8 +133,10 @@ Deno.test(
     // lavapipe's subgroup path (vec4 shapes) and scalar path (odd shapes); the hardware simple
     // kernel (matmul.wgsl); the tiled kernel; f16 weights.
     const hw = new Gpu(base.device, { ...base.caps, isFallbackAdapter: false });
-    const cases: [Gpu, "simple" | "tiled" | "tiled_pf", number, number, number, boolean][] = [
+    const cases: [Gpu, MatmulVariant, number, number, number, boolean][] = [
       [base, "simple", 37, 64, 72, false],
+      [base, "ksplit", 37, 63, 71, false],
+      [base, "ksplit", 37, 64, 72, true],
       [base, "simple", 37, 63, 71, false],
       [hw, "simple", 37, 63, 71, false],
       [base, "tiled", 150, 33, 130, false],

@@ -92,8 +92,19 @@ Deno.test("auto variants follow gpu.tuning", opts, async () => {
   assertEquals(hw.tuning.matmulTiledMinTiles, 96); // the hardware rules
   const x = Tensor.from(hw, randn(130 * 64, 1), [130, 64]);
   const w = Tensor.from(hw, randn(64 * 130, 2), [64, 130]);
+  assertEquals(hw.tuning.matmulSmallKernel, "ksplit");
   hw.tuning = { ...hw.tuning, matmulTiledMinTiles: 5 }; // a 130 x 130 output is 2 x 2 tiles
+  assertEquals(await kernelsOf(hw, () => [matmul(x, w)]), ["matmul_ksplit"]);
+  hw.tuning.matmulSmallKernel = "simple";
   assertEquals(await kernelsOf(hw, () => [matmul(x, w)]), ["matmul"]);
+  // CPU adapters keep their own small-tile kernels whatever the table says
+  const cpu = new Gpu(base.device, { ...base.caps, isFallbackAdapter: true });
+  cpu.tuning = { ...cpu.tuning, matmulSmallKernel: "ksplit" };
+  const [xc, wc] = [
+    Tensor.from(cpu, randn(130 * 63, 1), [130, 63]),
+    Tensor.from(cpu, randn(63 * 5, 2), [63, 5]),
+  ];
+  assertEquals(await kernelsOf(cpu, () => [matmul(xc, wc)]), ["matmul"]);
   hw.tuning.matmulTiledMinTiles = 4;
   assertEquals(await kernelsOf(hw, () => [matmul(x, w)]), ["matmul_tiled"]);
   hw.tuning.matmulTiledKernel = "tiled_pf";
@@ -146,7 +157,7 @@ Deno.test("autotune() measures this adapter's variants", opts, async () => {
 });
 
 Deno.test(
-  "autotune() matmul ladder: three kernels per rung, a tiled kernel and a threshold",
+  "autotune() matmul ladder: four kernels per rung, a small and a tiled kernel, a threshold",
   opts,
   async () => {
     const gpu = await testGpu();
@@ -161,8 +172,11 @@ Deno.test(
       "128x768x256 (2 tiles)",
       "256x768x256 (4 tiles)",
     ]);
-    for (const m of mm) assertEquals(Object.keys(m.ms).sort(), ["simple", "tiled", "tiled_pf"]);
+    for (const m of mm) {
+      assertEquals(Object.keys(m.ms).sort(), ["ksplit", "simple", "tiled", "tiled_pf"]);
+    }
     assert(t.matmulTiledKernel === "tiled" || t.matmulTiledKernel === "tiled_pf");
+    assert(t.matmulSmallKernel === "simple" || t.matmulSmallKernel === "ksplit");
     assert(t.matmulTiledMinTiles === null || [0, 2, 4].includes(t.matmulTiledMinTiles));
   },
 );

@@ -118,7 +118,7 @@ export class Gpu {
    * Force a matmul kernel variant for every launch on this context ("auto" picks per adapter and
    * shape; see `matmul()`): for tests and benchmarks of a variant.
    */
-  matmulVariant: "simple" | "tiled" | "tiled_pf" | "auto" = "auto";
+  matmulVariant: "simple" | "ksplit" | "tiled" | "tiled_pf" | "auto" = "auto";
   /**
    * Force an attention kernel variant for every launch on this context ("auto" picks per adapter
    * and shape; see `attention()`): for tests and benchmarks of a variant.

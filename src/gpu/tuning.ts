@@ -16,7 +16,7 @@ import { FileNotFoundError, LaminarError } from "../errors.ts";
  * Bumped whenever a kernel variant or a rule changes what a measured table means, so tables
  * measured with older kernels are not used.
  */
-export const TUNING_VERSION = 2;
+export const TUNING_VERSION = 3;
 
 /** One variant timing behind a measured choice. */
 export interface TuneMeasurement {
@@ -42,6 +42,12 @@ export interface Tuning {
    * loads prefetched into registers).
    */
   matmulTiledKernel: "tiled" | "tiled_pf";
+  /**
+   * Hardware adapters, outputs below the tiled threshold: "simple" (32x32 tiles, one thread per
+   * 4x4 outputs) or "ksplit" (the same tiles with each output's K terms split over 4 threads).
+   * CPU adapters always use their own small-tile kernels.
+   */
+  matmulSmallKernel: "simple" | "ksplit";
   /** Use flash attention (when no pattern is asked for) from this many positions; `null`: never. */
   attentionFlashMinT: number | null;
   /** MI + covariance kernels of `pairwiseMiCov()` when the call does not choose. */
@@ -60,12 +66,15 @@ export interface Tuning {
  * The rules used until a device is measured. CPU adapters (lavapipe, measured here,
  * docs/benchmarks.md): never the tiled matmul (barrier-heavy kernels crawl there), flash
  * attention at every length. Hardware adapters (not yet measured on one): the tiled matmul once
- * it has 96 tiles to fill a large GPU, flash attention from one full 64-query block.
+ * it has 96 tiles to fill a large GPU, below that the K-split small-tile kernel (the plain one
+ * runs too few threads, each a serial chain of K steps, to hide memory latency on a large GPU),
+ * flash attention from one full 64-query block.
  */
 export function defaultTuning(caps: Pick<GpuCapabilities, "isFallbackAdapter">): Tuning {
   return {
     matmulTiledMinTiles: caps.isFallbackAdapter ? null : 96,
     matmulTiledKernel: "tiled",
+    matmulSmallKernel: caps.isFallbackAdapter ? "simple" : "ksplit",
     attentionFlashMinT: caps.isFallbackAdapter ? 0 : 64,
     miAlgorithm: "prebinned",
     source: "rules",
@@ -85,9 +94,10 @@ function granted(desc: Deno.PermissionDescriptor): boolean {
 export function describeTuning(t: Tuning): string {
   const tiles = t.matmulTiledMinTiles;
   const flash = t.attentionFlashMinT;
+  const small = `32x32 tiles (${t.matmulSmallKernel})`;
   const matmul = tiles === null
-    ? "never the 128x128 tiles"
-    : `128x128 tiles (${t.matmulTiledKernel}) from ${tiles} tiles`;
+    ? `${small}, never the 128x128 tiles`
+    : `${small}, 128x128 tiles (${t.matmulTiledKernel}) from ${tiles} tiles`;
   const attention = flash === null
     ? "row kernel always"
     : flash === 0
@@ -139,11 +149,13 @@ export function parseTuning(text: string): Tuning | null {
     !o || typeof o !== "object" || o.version !== TUNING_VERSION ||
     !validThreshold(o.matmulTiledMinTiles) || !validThreshold(o.attentionFlashMinT) ||
     (o.matmulTiledKernel !== "tiled" && o.matmulTiledKernel !== "tiled_pf") ||
+    (o.matmulSmallKernel !== "simple" && o.matmulSmallKernel !== "ksplit") ||
     (o.miAlgorithm !== "prebinned" && o.miAlgorithm !== "direct")
   ) return null;
   return {
     matmulTiledMinTiles: o.matmulTiledMinTiles,
     matmulTiledKernel: o.matmulTiledKernel,
+    matmulSmallKernel: o.matmulSmallKernel,
     attentionFlashMinT: o.attentionFlashMinT,
     miAlgorithm: o.miAlgorithm,
     source: "measured",

@@ -64,12 +64,50 @@ const TABLE_F16 = [
   "return unpack2x16float(table[i >> 1u] >> ((i & 1u) * 16u)).x; }",
 ];
 const matmulF16Src: string = withF16Weights(matmulSrc, B_F16);
+const UNROLL_MARK = "// unroll";
+const UNROLL_FOR = /^(\s*)for \(var (\w+) = 0u; \2 < (\d+)u; \2 = \2 \+ 1u\) \{\s*$/;
+
+/**
+ * `code` with every loop marked by a line starting "// unroll" (the next line: `for (var i = 0u;
+ * i < Nu; i = i + 1u) {`, a constant trip count, the body ending at the matching "}" line of the
+ * same indent) replaced by N brace-scoped copies of its body with the counter as a literal. Why:
+ * wgpu (25+) bounds every loop with a hidden counter, which keeps drivers from unrolling it, so
+ * indices stay computed and the loop pays a branch per step (PERFORMANCE.md). The .wgsl files stay
+ * valid WGSL with the loop. Throws when a marked loop is not of that form.
+ */
+export function unrollMarkedLoops(code: string): string {
+  const lines = code.split("\n");
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i].trimStart().startsWith(UNROLL_MARK)) {
+      out.push(lines[i]);
+      continue;
+    }
+    const m = UNROLL_FOR.exec(lines[i + 1] ?? "");
+    if (!m) throw new Error(`Line ${i + 2}: "${UNROLL_MARK}" must precede a constant for loop`);
+    const [, indent, name, count] = m;
+    const end = lines.findIndex((l, j) => j > i + 1 && l === `${indent}}`);
+    if (end < 0) throw new Error(`Line ${i + 2}: the unrolled loop has no "${indent}}" line`);
+    const body = lines.slice(i + 2, end);
+    const counter = new RegExp(`\\b${name}\\b`, "g");
+    for (let k = 0; k < Number(count); k++) {
+      out.push(`${indent}{  // ${name} = ${k}`);
+      for (const l of body) out.push(l.replace(counter, `${k}u`));
+      out.push(`${indent}}`);
+    }
+    i = end;
+  }
+  return out.join("\n");
+}
+
 // The 128x128-tile kernels: their shared parameters, bindings and stores + how they load A and B
 // (scalar, or vec4 when the shapes allow: "v4") + their loop.
-const matmulTiledSrc: string = tiledCommonSrc + tiledLoadsSrc + tiledBodySrc;
-const matmulTiledPfSrc: string = tiledCommonSrc + tiledLoadsSrc + tiledPfBodySrc;
-const matmulTiledV4Src: string = tiledCommonSrc + tiledLoadsV4Src + tiledBodySrc;
-const matmulTiledPfV4Src: string = tiledCommonSrc + tiledLoadsV4Src + tiledPfBodySrc;
+const tiledBody = unrollMarkedLoops(tiledBodySrc);
+const tiledPfBody = unrollMarkedLoops(tiledPfBodySrc);
+const matmulTiledSrc: string = tiledCommonSrc + tiledLoadsSrc + tiledBody;
+const matmulTiledPfSrc: string = tiledCommonSrc + tiledLoadsSrc + tiledPfBody;
+const matmulTiledV4Src: string = tiledCommonSrc + tiledLoadsV4Src + tiledBody;
+const matmulTiledPfV4Src: string = tiledCommonSrc + tiledLoadsV4Src + tiledPfBody;
 const matmulTiledF16Src: string = withF16Weights(matmulTiledSrc, B_F16);
 const matmulTiledPfF16Src: string = withF16Weights(matmulTiledPfSrc, B_F16);
 const matmulTiledV4F16Src: string = withF16Weights(matmulTiledV4Src, B4_F16);
@@ -122,6 +160,34 @@ export const KERNELS = {
   matmulTiled: { name: "matmul_tiled", code: matmulTiledSrc, constants: { TRANS_B: 0 } },
   matmulTiledTransB: { name: "matmul_tiled_nt", code: matmulTiledSrc, constants: { TRANS_B: 1 } },
   matmulF16: { name: "matmul_f16", code: matmulF16Src, constants: { TRANS_B: 0 } },
+  /**
+   * `matmul` with each output's K terms split over 4 threads (entry point main_ksplit of
+   * kernels/matmul.wgsl): small outputs on large GPUs.
+   */
+  matmulKsplit: {
+    name: "matmul_ksplit",
+    code: matmulSrc,
+    entryPoint: "main_ksplit",
+    constants: { TRANS_B: 0 },
+  },
+  matmulKsplitTransB: {
+    name: "matmul_ksplit_nt",
+    code: matmulSrc,
+    entryPoint: "main_ksplit",
+    constants: { TRANS_B: 1 },
+  },
+  matmulKsplitF16: {
+    name: "matmul_ksplit_f16",
+    code: matmulF16Src,
+    entryPoint: "main_ksplit",
+    constants: { TRANS_B: 0 },
+  },
+  matmulKsplitTransBF16: {
+    name: "matmul_ksplit_nt_f16",
+    code: matmulF16Src,
+    entryPoint: "main_ksplit",
+    constants: { TRANS_B: 1 },
+  },
   matmulTransBF16: { name: "matmul_nt_f16", code: matmulF16Src, constants: { TRANS_B: 1 } },
   matmulTiledF16: { name: "matmul_tiled_f16", code: matmulTiledF16Src, constants: { TRANS_B: 0 } },
   matmulTiledTransBF16: {

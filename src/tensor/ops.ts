@@ -41,7 +41,7 @@ function outOrNew(out: Tensor | undefined, like: Tensor, shape: Shape): Tensor {
 }
 
 /** A matmul kernel variant (see {@linkcode MatmulOptions.variant}). */
-export type MatmulVariant = "simple" | "tiled" | "tiled_pf" | "auto";
+export type MatmulVariant = "simple" | "ksplit" | "tiled" | "tiled_pf" | "auto";
 
 /** Options for {@linkcode matmul}. */
 export interface MatmulOptions {
@@ -66,12 +66,14 @@ export interface MatmulOptions {
   /**
    * Kernel variant: "simple" (no workgroup memory: on CPU adapters such as lavapipe a 32x4
    * register tile per thread with A rows shared by subgroupBroadcast and vec4 loads when the
-   * shapes allow, else a 4x4 register tile), "tiled" (128x128 workgroup tile, 8x8 per thread:
-   * large GPUs), "tiled_pf" (the same tile, depth-16 tiles with the next tile's loads issued
-   * before the current one is multiplied), or "auto" (default: on hardware adapters the tiled
-   * kernel `gpu.tuning.matmulTiledKernel` when the output spans at least
+   * shapes allow, else a 4x4 register tile), "ksplit" (the 4x4 register tiles with each
+   * output's K terms split over 4 threads and summed in workgroup memory: small outputs on large
+   * GPUs), "tiled" (128x128 workgroup tile, 8x8 per thread: large GPUs), "tiled_pf" (the same
+   * tile, depth-16 tiles with the next tile's loads issued before the current one is
+   * multiplied), or "auto" (default: on hardware adapters the tiled kernel
+   * `gpu.tuning.matmulTiledKernel` when the output spans at least
    * `gpu.tuning.matmulTiledMinTiles` such tiles, 96 unless measured by `autotune()`, else
-   * simple).
+   * `gpu.tuning.matmulSmallKernel`; on CPU adapters simple).
    */
   variant?: MatmulVariant;
 }
@@ -146,8 +148,11 @@ export function matmul(
   // rows are whole vec4s (K % 4 == 0; N % 4 == 0 for [K, N] weights) and subgroups have at least
   // 8 lanes; other shapes keep matmul.wgsl (scalar loads, any shape).
   const caps = x.gpu.caps;
-  const cpu = !tiled && caps.isFallbackAdapter && caps.subgroups && caps.subgroupMinSize >= 8 &&
-    K % 4 === 0 && K > 0 && (options.transposeW || N % 4 === 0);
+  const ksplit = variant === "ksplit" ||
+    (variant === "auto" && !tiled && !caps.isFallbackAdapter &&
+      x.gpu.tuning.matmulSmallKernel === "ksplit");
+  const cpu = !tiled && !ksplit && caps.isFallbackAdapter && caps.subgroups &&
+    caps.subgroupMinSize >= 8 && K % 4 === 0 && K > 0 && (options.transposeW || N % 4 === 0);
   const f16 = w.dtype === "f16";
   // The tiled kernels read A and B as vec4s (one load and one bounds check per 4 values) when
   // rows are whole vec4s: K % 4 == 0, and N % 4 == 0 for [K, N] weights (then ldb % 4 == 0 too,
@@ -170,6 +175,10 @@ export function matmul(
       : (nt
         ? (f16 ? KERNELS.matmulTiledTransBF16 : KERNELS.matmulTiledTransB)
         : (f16 ? KERNELS.matmulTiledF16 : KERNELS.matmulTiled)))
+    : ksplit
+    ? (nt
+      ? (f16 ? KERNELS.matmulKsplitTransBF16 : KERNELS.matmulKsplitTransB)
+      : (f16 ? KERNELS.matmulKsplitF16 : KERNELS.matmulKsplit))
     : cpu
     ? (options.transposeW
       ? (f16 ? KERNELS.matmulSubgroupTransBF16 : KERNELS.matmulSubgroupTransB)
