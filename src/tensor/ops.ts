@@ -40,6 +40,48 @@ function outOrNew(out: Tensor | undefined, like: Tensor, shape: Shape): Tensor {
   return Tensor.empty(like.gpu, shape);
 }
 
+/** The kernels of each matmul kernel family: [NN, NT, NN with f16 B, NT with f16 B]. */
+const MATMUL_KERNELS = {
+  plain: [KERNELS.matmul, KERNELS.matmulTransB, KERNELS.matmulF16, KERNELS.matmulTransBF16],
+  ksplit: [
+    KERNELS.matmulKsplit,
+    KERNELS.matmulKsplitTransB,
+    KERNELS.matmulKsplitF16,
+    KERNELS.matmulKsplitTransBF16,
+  ],
+  subgroup: [
+    KERNELS.matmulSubgroup,
+    KERNELS.matmulSubgroupTransB,
+    KERNELS.matmulSubgroupF16,
+    KERNELS.matmulSubgroupTransBF16,
+  ],
+  tiled: [
+    KERNELS.matmulTiled,
+    KERNELS.matmulTiledTransB,
+    KERNELS.matmulTiledF16,
+    KERNELS.matmulTiledTransBF16,
+  ],
+  tiledV4: [
+    KERNELS.matmulTiledV4,
+    KERNELS.matmulTiledV4TransB,
+    KERNELS.matmulTiledV4F16,
+    KERNELS.matmulTiledV4TransBF16,
+  ],
+  tiledPf: [
+    KERNELS.matmulTiledPf,
+    KERNELS.matmulTiledPfTransB,
+    KERNELS.matmulTiledPfF16,
+    KERNELS.matmulTiledPfTransBF16,
+  ],
+  tiledPfV4: [
+    KERNELS.matmulTiledPfV4,
+    KERNELS.matmulTiledPfV4TransB,
+    KERNELS.matmulTiledPfV4F16,
+    KERNELS.matmulTiledPfV4TransBF16,
+  ],
+} as const;
+type MatmulFamily = keyof typeof MATMUL_KERNELS;
+
 /** A matmul kernel variant (see {@linkcode MatmulOptions.variant}). */
 export type MatmulVariant = "simple" | "ksplit" | "tiled" | "tiled_pf" | "auto";
 
@@ -143,49 +185,28 @@ export function matmul(
   const tiled = variant === "tiled" || variant === "tiled_pf" || autoTiled;
   const prefetch = variant === "tiled_pf" ||
     (autoTiled && x.gpu.tuning.matmulTiledKernel === "tiled_pf");
-  // CPU adapters (lavapipe): the non-tiled kernel becomes matmul_subgroup.wgsl (vec4 loads along
-  // K, rows of A shared by subgroupBroadcast: 5-10x faster there, docs/benchmarks.md) when the
-  // rows are whole vec4s (K % 4 == 0; N % 4 == 0 for [K, N] weights) and subgroups have at least
-  // 8 lanes; other shapes keep matmul.wgsl (scalar loads, any shape).
+  // Rows of A and B are whole vec4s: K % 4 == 0, and N % 4 == 0 for [K, N] weights (then
+  // ldb % 4 == 0 too, f16 rows included). The tiled kernels then read A and B as vec4s (one load
+  // and one bounds check per 4 values; scalar loads otherwise). On CPU adapters (lavapipe) the
+  // small-tile kernel then becomes matmul_subgroup.wgsl (vec4 loads along K, rows of A shared by
+  // subgroupBroadcast: 5-10x faster there, docs/benchmarks.md) when subgroups have at least 8
+  // lanes; other shapes keep matmul.wgsl (scalar loads, any shape).
   const caps = x.gpu.caps;
+  const v4 = K > 0 && K % 4 === 0 && (options.transposeW || N % 4 === 0);
   const ksplit = variant === "ksplit" ||
     (variant === "auto" && !tiled && !caps.isFallbackAdapter &&
       x.gpu.tuning.matmulSmallKernel === "ksplit");
   const cpu = !tiled && !ksplit && caps.isFallbackAdapter && caps.subgroups &&
-    caps.subgroupMinSize >= 8 && K % 4 === 0 && K > 0 && (options.transposeW || N % 4 === 0);
+    caps.subgroupMinSize >= 8 && v4;
   const f16 = w.dtype === "f16";
-  // The tiled kernels read A and B as vec4s (one load and one bounds check per 4 values) when
-  // rows are whole vec4s: K % 4 == 0, and N % 4 == 0 for [K, N] weights (then ldb % 4 == 0 too,
-  // f16 rows included); scalar loads otherwise.
-  const v4 = K > 0 && K % 4 === 0 && (options.transposeW || N % 4 === 0);
-  const nt = options.transposeW;
-  const kernel = tiled && prefetch
-    ? (v4
-      ? (nt
-        ? (f16 ? KERNELS.matmulTiledPfV4TransBF16 : KERNELS.matmulTiledPfV4TransB)
-        : (f16 ? KERNELS.matmulTiledPfV4F16 : KERNELS.matmulTiledPfV4))
-      : (nt
-        ? (f16 ? KERNELS.matmulTiledPfTransBF16 : KERNELS.matmulTiledPfTransB)
-        : (f16 ? KERNELS.matmulTiledPfF16 : KERNELS.matmulTiledPf)))
-    : tiled
-    ? (v4
-      ? (nt
-        ? (f16 ? KERNELS.matmulTiledV4TransBF16 : KERNELS.matmulTiledV4TransB)
-        : (f16 ? KERNELS.matmulTiledV4F16 : KERNELS.matmulTiledV4))
-      : (nt
-        ? (f16 ? KERNELS.matmulTiledTransBF16 : KERNELS.matmulTiledTransB)
-        : (f16 ? KERNELS.matmulTiledF16 : KERNELS.matmulTiled)))
+  const family: MatmulFamily = tiled
+    ? (prefetch ? (v4 ? "tiledPfV4" : "tiledPf") : (v4 ? "tiledV4" : "tiled"))
     : ksplit
-    ? (nt
-      ? (f16 ? KERNELS.matmulKsplitTransBF16 : KERNELS.matmulKsplitTransB)
-      : (f16 ? KERNELS.matmulKsplitF16 : KERNELS.matmulKsplit))
+    ? "ksplit"
     : cpu
-    ? (options.transposeW
-      ? (f16 ? KERNELS.matmulSubgroupTransBF16 : KERNELS.matmulSubgroupTransB)
-      : (f16 ? KERNELS.matmulSubgroupF16 : KERNELS.matmulSubgroup))
-    : (options.transposeW
-      ? (f16 ? KERNELS.matmulTransBF16 : KERNELS.matmulTransB)
-      : (f16 ? KERNELS.matmulF16 : KERNELS.matmul));
+    ? "subgroup"
+    : "plain";
+  const kernel = MATMUL_KERNELS[family][(options.transposeW ? 1 : 0) + (f16 ? 2 : 0)];
   const tile = tiled ? 128 : 32;
   // B's row stride in elements: packed f16 rows are padded to an even length
   const wRow = options.transposeW ? K : N;
