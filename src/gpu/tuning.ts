@@ -94,7 +94,7 @@ function granted(desc: Deno.PermissionDescriptor): boolean {
 export function describeTuning(t: Tuning): string {
   const tiles = t.matmulTiledMinTiles;
   const flash = t.attentionFlashMinT;
-  const small = `32x32 tiles (${t.matmulSmallKernel})`;
+  const small = `small tiles (${t.matmulSmallKernel})`;
   const matmul = tiles === null
     ? `${small}, never the 128x128 tiles`
     : `${small}, 128x128 tiles (${t.matmulTiledKernel}) from ${tiles} tiles`;
