@@ -109,7 +109,8 @@ export async function main(args: string[]): Promise<number> {
 async function runProfiled(run: () => Promise<number>): Promise<number> {
   const gpu = await getGpu();
   const { checkTimestamps, aggregate } = await import("../src/analysis/profile.ts");
-  const { profileTable } = await import("./profile.ts");
+  const { kernelRulesLine, profileTable } = await import("./profile.ts");
+  const { describeTuning } = await import("../src/gpu/tuning.ts");
   checkTimestamps(gpu);
   gpu.startProfile();
   let code: number;
@@ -123,8 +124,10 @@ async function runProfiled(run: () => Promise<number>): Promise<number> {
   console.error(
     `\nGPU time per kernel (--profile, ${gpu.caps.description}; one run, no warm-up${
       gpu.caps.isFallbackAdapter ? ": first launches include lavapipe's first-use work" : ""
-    }):\n`,
+    }):`,
   );
+  const rules = { summary: describeTuning(gpu.tuning), source: gpu.tuning.source };
+  console.error(kernelRulesLine(rules) + "\n");
   console.error(profileTable(kernels, totalMs));
   return code;
 }

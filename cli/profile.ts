@@ -51,6 +51,15 @@ function fixed(x: number | null, d: number): string {
   return x === null || !Number.isFinite(x) ? "–" : x.toFixed(d);
 }
 
+/** "kernel rules: …" with where they come from (defaults, or measured by `tune`). */
+export function kernelRulesLine(r: { summary: string; source: "rules" | "measured" }): string {
+  return `kernel rules: ${r.summary} (${
+    r.source === "measured"
+      ? "measured on this adapter by `tune`"
+      : "defaults: `deno task cli tune` measures this GPU's"
+  })`;
+}
+
 /** The terminal table. */
 export function profileTable(kernels: KernelSummary[], totalMs: number): string {
   const rows = [
@@ -142,8 +151,9 @@ export const command: CliCommand = {
         const { batch, tokens: T } = result.input;
         console.log(
           `${model.source === "random" ? `${random} (random weights)` : model.source}, ` +
-            `B${batch} x T${T}, ${result.launches.length} launches on ${result.adapter}\n`,
+            `B${batch} x T${T}, ${result.launches.length} launches on ${result.adapter}`,
         );
+        console.log(kernelRulesLine(result.kernelRules) + "\n");
         console.log(profileTable(result.kernels, result.totalMs));
         if (values.out) console.log(`\nwrote ${values.out}`);
       }

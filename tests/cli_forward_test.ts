@@ -136,6 +136,7 @@ Deno.test(
     assertEquals(code, 0);
     const text = lines.join("\n");
     assert(text.includes("GPU time per kernel"), text);
+    assert(text.includes("kernel rules: matmul: small tiles"), text);
     assert(/^matmul\s+\d+/m.test(text) && /^total\s+\d+/m.test(text), text);
     console.error = () => {};
     try {

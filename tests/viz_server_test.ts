@@ -216,6 +216,7 @@ Deno.test("viz server: API, SSE, queue, security over HTTP", opts, async (t) => 
       assertEquals(r.body.version, 1);
       assertEquals(r.body.config, "loaded");
       assertEquals(r.body.input, { batch: 1, tokens: 16, logits: "none", hiddenStates: true });
+      assert(r.body.kernelRules.summary.startsWith("matmul: "), r.body.kernelRules.summary);
       const kernels: Kernel[] = r.body.kernels;
       const names = kernels.map((k) => k.name);
       for (const k of ["matmul", "embed"]) assert(names.includes(k), String(names));

@@ -7,6 +7,7 @@
 
 import { GpuUnavailableError, InvalidArgumentError } from "../errors.ts";
 import type { Gpu, KernelTiming } from "../gpu/context.ts";
+import { describeTuning } from "../gpu/tuning.ts";
 import { type Gpt2Config, parseGpt2Config } from "../io/config.ts";
 import type { Gpt2Model } from "../model/gpt2.ts";
 import { type AnalysisOptions, type ModelInfo, modelInfo, tokenizeForModel } from "./common.ts";
@@ -151,6 +152,11 @@ export interface ProfileResult {
   model: ModelInfo;
   /** The GPU adapter. */
   adapter: string;
+  /**
+   * The kernel-variant rules the pass ran with, in words, and whether they are the defaults
+   * ("rules") or measured on this adapter by `deno task cli tune` ("measured").
+   */
+  kernelRules: { summary: string; source: "rules" | "measured" };
   /** The pass: batch size, tokens per sequence, logits mode, hidden states. */
   input: {
     batch: number;
@@ -274,6 +280,7 @@ export async function profileForward(
     version: 1,
     model: modelInfo(model),
     adapter: gpu.caps.description,
+    kernelRules: { summary: describeTuning(gpu.tuning), source: gpu.tuning.source },
     input: { batch: B, tokens: ids.length, logits, hiddenStates },
     totalMs,
     wallMs,

@@ -37,6 +37,17 @@ function render(r, out) {
       `${r.input.hiddenStates ? " · hidden states" : ""} · ${launches} launches · kernel time ` +
       `${ms(r.totalMs)} ms (profiled pass ${ms(r.wallMs)} ms wall) · ${r.adapter}`,
   ));
+  if (r.kernelRules) {
+    out.append(el(
+      "p",
+      { class: "summary" },
+      `Kernel rules: ${r.kernelRules.summary} (${
+        r.kernelRules.source === "measured"
+          ? "measured on this adapter"
+          : "defaults; `deno task cli tune` measures this GPU's"
+      }).`,
+    ));
+  }
   const toggle = el("input", { type: "checkbox", id: "log-scale" });
   toggle.checked = logScale;
   toggle.addEventListener("change", () => {
