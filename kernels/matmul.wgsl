@@ -86,7 +86,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   store_row(m0 + 3u, n0, acc3);
 }
 
-// Variant 1b, entry point main_ksplit ("matmul_ksplit"): the same 32 x 32 tile of 4 x 4 register
+// Variant 1b, entry point main_ksplit (named "matmul" too): the same 32 x 32 tile of 4 x 4 register
 // tiles, with each output's K terms split over the 4 threads of a workgroup (8, 8, 4): thread z
 // takes k = z, z + 4, z + 8, ..., and the partial tiles are summed through workgroup memory in a
 // fixed order (z = 0 + 1 + 2 + 3) before the epilogue, so results are deterministic. For outputs

@@ -123,7 +123,11 @@ async function tuneMatmul(
   const total = (rs: typeof rungs, v: string) => rs.reduce((a, g) => a + g.ms[v], 0);
   const [top, bottom] = [rungs.slice(-3), rungs.slice(0, 3)];
   const kernel = total(top, "tiled_pf") < total(top, "tiled") * MARGIN ? "tiled_pf" : "tiled";
-  const small = total(bottom, "ksplit") < total(bottom, "simple") * MARGIN ? "ksplit" : "simple";
+  // CPU adapters (measured with cpuMatmul) keep their own small-tile kernels whatever the table.
+  const small = !gpu.caps.isFallbackAdapter &&
+      total(bottom, "ksplit") < total(bottom, "simple") * MARGIN
+    ? "ksplit"
+    : "simple";
   const ladder = rungs.map((g) => {
     const best = pick(small, g.ms[small], kernel, g.ms[kernel]);
     out.push({ op: "matmul", shape: g.shape, ms: g.ms, best });

@@ -51,6 +51,14 @@ Deno.test("unrollMarkedLoops() copies a marked constant loop per step, and refus
   ]);
   assertEquals(out[10], "  for (var j = 0u; j < 2u; j = j + 1u) { y(j); }"); // unmarked: kept
   assertThrows(() => unrollMarkedLoops("// unroll\nfor (var i = 0u; i < p.n; i++) {\n}"), Error);
+  const loop = (body: string) => `// unroll\nfor (var i = 0u; i < 2u; i = i + 1u) {\n${body}\n}`;
+  assertThrows(() => unrollMarkedLoops(loop("  if (x[i] > 0.0) { break; }")), Error, "break");
+  assertEquals(unrollMarkedLoops(loop("  s.i = a_i + i;")).split("\n")[1], "  s.i = a_i + 0u;");
+  assertEquals(
+    unrollMarkedLoops(loop("  y(i);").replaceAll("\n", "\r\n")),
+    "{  // i = 0\n  y(0u);\n}\n{  // i = 1\n  y(1u);\n}",
+  );
+  assertEquals(unrollMarkedLoops("// unrolled by hand\nx();"), "// unrolled by hand\nx();");
   for (const k of [KERNELS.matmulTiled, KERNELS.matmulTiledPfV4]) {
     assert(!k.code.includes("for (var kk") && k.code.includes("// kk = 7"), k.name);
   }
@@ -178,6 +186,21 @@ Deno.test(
     );
   },
 );
+
+Deno.test("matmul() of an empty output writes nothing, every variant", opts, async () => {
+  const gpu = await testGpu();
+  for (const variant of ["simple", "ksplit", "tiled", "tiled_pf", "auto"] as const) {
+    for (const [M, K, N] of [[0, 8, 8], [2, 8, 0], [0, 4, 0]]) {
+      for (const f16 of [false, true]) {
+        const x = Tensor.from(gpu, new Float32Array(M * K), [M, K]);
+        const wv = new Float32Array(K * N);
+        const w = f16 ? Tensor.fromF16(gpu, wv, [K, N]) : Tensor.from(gpu, wv, [K, N]);
+        const y = matmul(x, w, { variant });
+        assertEquals([y.shape, (await y.read()).length], [[M, N], 0], `${variant} ${M}x${K}x${N}`);
+      }
+    }
+  }
+});
 
 Deno.test("matmul() writes a column block of a wider output", opts, async () => {
   const gpu = await testGpu();

@@ -76,20 +76,25 @@ const UNROLL_FOR = /^(\s*)for \(var (\w+) = 0u; \2 < (\d+)u; \2 = \2 \+ 1u\) \{\
  * valid WGSL with the loop. Throws when a marked loop is not of that form.
  */
 export function unrollMarkedLoops(code: string): string {
-  const lines = code.split("\n");
+  const lines = code.replace(/\r\n/g, "\n").split("\n");
   const out: string[] = [];
   for (let i = 0; i < lines.length; i++) {
-    if (!lines[i].trimStart().startsWith(UNROLL_MARK)) {
+    const mark = lines[i].trim();
+    if (mark !== UNROLL_MARK && !mark.startsWith(UNROLL_MARK + " ")) {
       out.push(lines[i]);
       continue;
     }
     const m = UNROLL_FOR.exec(lines[i + 1] ?? "");
     if (!m) throw new Error(`Line ${i + 2}: "${UNROLL_MARK}" must precede a constant for loop`);
     const [, indent, name, count] = m;
-    const end = lines.findIndex((l, j) => j > i + 1 && l === `${indent}}`);
+    const end = lines.findIndex((l, j) => j > i + 1 && l.trimEnd() === `${indent}}`);
     if (end < 0) throw new Error(`Line ${i + 2}: the unrolled loop has no "${indent}}" line`);
     const body = lines.slice(i + 2, end);
-    const counter = new RegExp(`\\b${name}\\b`, "g");
+    // In a bare block, break / continue would act on an enclosing loop.
+    if (body.some((l) => /\b(break|continue)\b/.test(l.replace(/\/\/.*/, "")))) {
+      throw new Error(`Line ${i + 2}: an unrolled loop cannot break or continue`);
+    }
+    const counter = new RegExp(`(?<![.\\w])${name}\\b`, "g"); // not a member or a longer name
     for (let k = 0; k < Number(count); k++) {
       out.push(`${indent}{  // ${name} = ${k}`);
       for (const l of body) out.push(l.replace(counter, `${k}u`));
@@ -162,28 +167,30 @@ export const KERNELS = {
   matmulF16: { name: "matmul_f16", code: matmulF16Src, constants: { TRANS_B: 0 } },
   /**
    * `matmul` with each output's K terms split over 4 threads (entry point main_ksplit of
-   * kernels/matmul.wgsl): small outputs on large GPUs.
+   * kernels/matmul.wgsl): small outputs on large GPUs. Named like `matmul` (and its twins like
+   * theirs), so a profile has one "matmul" row for the small-tile kernels whichever ran (the
+   * rules say which: `describeTuning`); the entry point keeps the pipelines apart.
    */
   matmulKsplit: {
-    name: "matmul_ksplit",
+    name: "matmul",
     code: matmulSrc,
     entryPoint: "main_ksplit",
     constants: { TRANS_B: 0 },
   },
   matmulKsplitTransB: {
-    name: "matmul_ksplit_nt",
+    name: "matmul_nt",
     code: matmulSrc,
     entryPoint: "main_ksplit",
     constants: { TRANS_B: 1 },
   },
   matmulKsplitF16: {
-    name: "matmul_ksplit_f16",
+    name: "matmul_f16",
     code: matmulF16Src,
     entryPoint: "main_ksplit",
     constants: { TRANS_B: 0 },
   },
   matmulKsplitTransBF16: {
-    name: "matmul_ksplit_nt_f16",
+    name: "matmul_nt_f16",
     code: matmulF16Src,
     entryPoint: "main_ksplit",
     constants: { TRANS_B: 1 },

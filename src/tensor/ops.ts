@@ -174,6 +174,8 @@ export function matmul(
       "Pass the tensor to add into as `out`",
     );
   }
+  // Nothing to write (and vec4 bindings need 16 bytes, more than an empty tensor's 4).
+  if (M === 0 || N === 0) return out;
   const flags = (options.bias ? 1 : 0) | (options.gelu ? 2 : 0) | (options.accumulate ? 4 : 0);
   const variant = options.variant ?? x.gpu.matmulVariant;
   // 128x128 tiles only when there are enough of them to fill the GPU (gpu.tuning: 96 by the
