@@ -4,7 +4,7 @@
  * @module
  */
 
-import { loadModel, progress, progressDone } from "./common.ts";
+import { decimalList, loadModel, progress, progressDone } from "./common.ts";
 import { InvalidArgumentError } from "../src/errors.ts";
 import { type Book, loadBook } from "../src/io/books.ts";
 import type { Progress } from "../src/analysis/common.ts";
@@ -62,13 +62,17 @@ export async function loadBookForCli(
 }
 
 /** Parse "lo,hi" for a range option. */
-export function rangeOption(value: string | undefined, name: string): [number, number] | undefined {
+export function rangeOption(
+  value: string | undefined,
+  name: string,
+  example = "0,1.5",
+): [number, number] | undefined {
   if (value === undefined) return undefined;
-  const parts = value.split(",").map((s) => Number(s.trim()));
-  if (parts.length !== 2 || !parts.every(Number.isFinite) || !(parts[0] < parts[1])) {
+  const parts = decimalList(value);
+  if (!parts || parts.length !== 2 || !parts.every(Number.isFinite) || !(parts[0] < parts[1])) {
     throw new InvalidArgumentError(
       `Option --${name} must be two numbers lo,hi with lo < hi, got "${value}"`,
-      "For example --mi-range 0,1.5",
+      `For example --${name}=${example}`,
     );
   }
   return [parts[0], parts[1]];

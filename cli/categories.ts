@@ -14,9 +14,10 @@ import {
   parse,
   progress,
   progressDone,
+  readInputFile,
   useColor,
 } from "./common.ts";
-import { FileNotFoundError, InvalidArgumentError } from "../src/errors.ts";
+import { InvalidArgumentError } from "../src/errors.ts";
 import {
   categories,
   type CategoriesResult,
@@ -120,15 +121,7 @@ function parseRange(value: string | undefined): [number, number] | undefined {
 }
 
 async function readWords(path: string): Promise<CategoryWord[]> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new FileNotFoundError(`File "${path}" does not exist`, "Check the path");
-    }
-    throw e;
-  }
+  const text = await readInputFile(path, "The words file");
   return parseCategoryWords(text, `The words file "${path}"`);
 }
 

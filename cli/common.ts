@@ -57,7 +57,16 @@ export function parse<O extends ParseArgsConfig["options"]>(
   }
 }
 
-/** Parse a number option, with a clear error. */
+/** A decimal number as people write it (no hex, binary, octal or Infinity). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** The numbers of a comma-separated option value; null when an item is empty or not decimal. */
+export function decimalList(value: string): number[] | null {
+  const parts = value.split(",").map((s) => s.trim());
+  return parts.every((s) => DECIMAL.test(s)) ? parts.map(Number) : null;
+}
+
+/** Parse a number option (decimal), with a clear error. */
 export function num(
   value: string | undefined,
   name: string,
@@ -67,7 +76,7 @@ export function num(
   if (value === undefined) return fallback;
   const v = Number(value);
   if (
-    value.trim() === "" || !Number.isFinite(v) || (check.integer && !Number.isInteger(v)) ||
+    !DECIMAL.test(value.trim()) || !Number.isFinite(v) || (check.integer && !Number.isInteger(v)) ||
     (check.min !== undefined && v < check.min) || (check.max !== undefined && v > check.max)
   ) {
     const range = [
@@ -75,22 +84,52 @@ export function num(
       check.min !== undefined ? `>= ${check.min}` : "",
       check.max !== undefined ? `<= ${check.max}` : "",
     ].filter(Boolean).join(" ");
-    throw new InvalidArgumentError(`Option --${name} must be ${range}, got "${value}"`);
+    throw new InvalidArgumentError(
+      `Option --${name} must be ${range}, got "${value}"`,
+      `For example --${name} ${example(check, fallback)}`,
+    );
   }
   return v;
+}
+
+/** A valid value for the hint of a rejected number option. */
+function example(check: { min?: number; max?: number; integer?: boolean }, fallback: number) {
+  const ok = (v: number) =>
+    Number.isFinite(v) && (!check.integer || Number.isInteger(v)) &&
+    (check.min === undefined || v >= check.min) && (check.max === undefined || v <= check.max);
+  return [fallback, check.min, check.max, 1].find((v) => v !== undefined && ok(v)) ?? fallback;
 }
 
 /** Parse a comma-separated list of integers. */
 export function intList(value: string | undefined, name: string): number[] | undefined {
   if (value === undefined) return undefined;
-  const parts = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const parts = value.split(",").map((s) => s.trim());
   const out = parts.map(Number);
-  if (parts.length === 0 || out.some((v) => !Number.isInteger(v))) {
+  if (
+    parts.some((s) => !/^[+-]?\d+$/.test(s)) || out.some((v) => !Number.isSafeInteger(v))
+  ) {
     throw new InvalidArgumentError(
       `Option --${name} must be a comma-separated list of integers, got "${value}"`,
+      `For example --${name}=1,2,3`,
     );
   }
   return out;
+}
+
+/**
+ * Move to the folder the user ran the command from, so relative paths (--file, --out, --model
+ * folders) mean what they typed: `./laminar` passes it as LAMINAR_CWD, `deno task` as INIT_CWD
+ * (both switch to the project folder first). Repo files (the shipped model, the viz pages) are
+ * found from the module's own location, not the working folder.
+ */
+export function enterCallerFolder(): void {
+  let dir: string | undefined;
+  try {
+    dir = Deno.env.get("LAMINAR_CWD") || Deno.env.get("INIT_CWD");
+    if (dir && Deno.statSync(dir).isDirectory) Deno.chdir(dir);
+  } catch {
+    // no permission or a stale folder: stay where the task started
+  }
 }
 
 let gpuPromise: Promise<Gpu> | null = null;
@@ -126,30 +165,39 @@ export async function loadModel(
   });
 }
 
+/**
+ * Read a UTF-8 file named by an option, every failure a typed error: missing, a folder, not
+ * readable (`what` names it in messages, e.g. 'The words file').
+ */
+export async function readInputFile(path: string, what = "File"): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new FileNotFoundError(`${what} "${path}" does not exist`, "Check the path");
+    }
+    const why = e instanceof Deno.errors.IsADirectory ? "it is a folder" : (e as Error).message;
+    throw new FileNotFoundError(
+      `${what} "${path}" cannot be read: ${why}`,
+      "Pass a readable UTF-8 text file",
+      { cause: e },
+    );
+  }
+}
+
 /** Read a text from --text, --file, or stdin ("-"). Empty text is an error. */
 export async function readText(opts: { text?: string; file?: string }): Promise<string> {
   let text: string;
   if (opts.text !== undefined) text = opts.text;
   else if (opts.file !== undefined) {
-    try {
-      text = opts.file === "-"
-        ? await new Response(Deno.stdin.readable).text()
-        : await Deno.readTextFile(opts.file);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) {
-        throw new FileNotFoundError(`File "${opts.file}" does not exist`, "Check the path");
-      }
-      throw new FileNotFoundError(
-        `File "${opts.file}" cannot be read: ${(e as Error).message}`,
-        "Pass a readable UTF-8 text file",
-        { cause: e },
-      );
-    }
+    text = opts.file === "-"
+      ? await new Response(Deno.stdin.readable).text()
+      : await readInputFile(opts.file);
   } else {
     throw new InvalidArgumentError("No text was given", 'Pass --text "..." or --file <path>');
   }
   if (text.trim() === "") {
-    throw new InvalidArgumentError("The text is empty", "Give a text with at least two tokens");
+    throw new InvalidArgumentError("The text is empty", "Give a text with some words in it");
   }
   return text;
 }

@@ -168,7 +168,7 @@ export const command: CliCommand = {
     const layer = values.layer === undefined
       ? undefined
       : num(values.layer, "layer", 4, { integer: true, min: 0 });
-    const range = rangeOption(values.range, "range") ?? [0.4, 1];
+    const range = rangeOption(values.range, "range", "0.4,1") ?? [0.4, 1];
     const histBins = num(values["hist-bins"], "hist-bins", 34, {
       integer: true,
       min: 1,

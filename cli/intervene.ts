@@ -13,10 +13,11 @@ import {
   loadModel,
   num,
   parse,
+  readInputFile,
   readText,
   useColor,
 } from "./common.ts";
-import { FileNotFoundError, FormatError, InvalidArgumentError } from "../src/errors.ts";
+import { FormatError, InvalidArgumentError } from "../src/errors.ts";
 import type { TokenInput } from "../src/analysis/layers.ts";
 import {
   intervene,
@@ -72,16 +73,7 @@ ${COMMON_HELP}`;
 
 /** Read the numbers of a vector file (JSON array, or numbers separated by spaces/commas). */
 async function readVector(path: string): Promise<number[]> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new FileNotFoundError(`File "${path}" does not exist`, "Check the path");
-    }
-    throw e;
-  }
-  const t = text.trim();
+  const t = (await readInputFile(path, "The vector file")).trim();
   const values = t.startsWith("[")
     ? (() => {
       try {

@@ -4,7 +4,7 @@
  */
 
 import type { CliCommand } from "./common.ts";
-import { getGpu, reportError } from "./common.ts";
+import { enterCallerFolder, getGpu, reportError } from "./common.ts";
 import { InvalidArgumentError } from "../src/errors.ts";
 
 /** Commands by name, loaded on demand. */
@@ -133,6 +133,7 @@ async function runProfiled(run: () => Promise<number>): Promise<number> {
 }
 
 if (import.meta.main) {
+  enterCallerFolder();
   const code = await main(Deno.args);
   // WebGPU keeps the event loop alive; exit explicitly.
   Deno.exit(code);

@@ -166,7 +166,7 @@ export const command: CliCommand = {
       max: 1024,
     });
     const miRange = rangeOption(values["mi-range"], "mi-range");
-    const covRange = rangeOption(values["cov-range"], "cov-range");
+    const covRange = rangeOption(values["cov-range"], "cov-range", "-1,105");
     const save = values["save-matrices"];
     const { model, book, onProgress } = await startBookRun({
       book: values.book,

@@ -8,6 +8,7 @@ import {
   type CliCommand,
   COMMON_HELP,
   COMMON_OPTIONS,
+  decimalList,
   emitJson,
   loadModel,
   num,
@@ -69,9 +70,8 @@ ids, a, b, pa, pb} [n])}).`;
 
 function parseTemperatures(value: string | undefined): number[] | undefined {
   if (value === undefined) return undefined;
-  const parts = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  const out = parts.map(Number);
-  if (parts.length === 0 || out.some((t) => !Number.isFinite(t) || t <= 0)) {
+  const out = decimalList(value);
+  if (!out || out.some((t) => !Number.isFinite(t) || t <= 0)) {
     throw new InvalidArgumentError(
       `Option --temperatures must be a comma-separated list of positive numbers, got "${value}"`,
       "Use --temperatures 0.5,1,1.5",

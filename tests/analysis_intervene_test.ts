@@ -140,6 +140,15 @@ Deno.test("intervene() rejects bad input with clear errors", opts, async () => {
     "blocks.2",
   );
   await assertRejects(() => intervene(m, T, { heads: [0] }), InvalidArgumentError, "head");
+  await assertRejects(() => intervene(m, T, { factor: 1e38 }), InvalidArgumentError, "10000");
+  await assertRejects(() => intervene(m, T, { factor: NaN }), InvalidArgumentError, "factor");
+  // An activation pushed past float32's range: a clear error, not NaN rows ranked first.
+  const huge = new Array(m.config.nEmbd).fill(3e38);
+  await assertRejects(
+    () => intervene(m, T, { op: "add", vector: huge, factor: 1, layers: [1] }),
+    InvalidArgumentError,
+    "non-finite",
+  );
   // Nothing is left recorded on the GPU after a rejected call.
   assertEquals(m.gpu.pending, 0);
 });

@@ -1,7 +1,8 @@
 // The forward command writes the documented tensors; errors exit non-zero and write nothing.
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
-import { readText } from "../cli/common.ts";
-import { FileNotFoundError } from "../src/errors.ts";
+import { intList, num, readInputFile, readText } from "../cli/common.ts";
+import { FileNotFoundError, InvalidArgumentError, LaminarError } from "../src/errors.ts";
+import { writeFileAtomic } from "../src/io/atomic_write.ts";
 import { maxAbsDiff } from "./helpers/gpu.ts";
 import { main } from "../cli/main.ts";
 import { readSafetensors } from "../src/io/safetensors.ts";
@@ -87,8 +88,51 @@ Deno.test("readText() of a folder or unreadable path is a FileNotFoundError", as
   try {
     await assertRejects(() => readText({ file: dir }), FileNotFoundError, "cannot be read");
     await assertRejects(() => readText({ file: `${dir}/none.txt` }), FileNotFoundError);
+    await assertRejects(() => readInputFile(dir, "The words file"), FileNotFoundError, "folder");
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("writeFileAtomic() failures are typed errors and leave no file behind", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/a.txt`, "keep");
+    await assertRejects(() => writeFileAtomic(dir, "x"), LaminarError, "it is a folder");
+    await assertRejects(
+      () => writeFileAtomic(`${dir}/a.txt/b.json`, "x"),
+      LaminarError,
+      "part of its path is a file",
+    );
+    await assertRejects(() => writeFileAtomic(`${dir}/no/b.json`, "x"), FileNotFoundError);
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["a.txt"]);
+    assertEquals(await Deno.readTextFile(`${dir}/a.txt`), "keep");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("number and list options: decimal only, no empty items, a hint with an example", () => {
+  assertEquals(num("12", "k", 1, { integer: true }), 12);
+  assertEquals(num("-2.5e-1", "x", 0), -0.25);
+  for (const bad of ["0x10", "0b1", "Infinity", "", " ", "1,5", "--2"]) {
+    let e: unknown;
+    try {
+      num(bad, "k", 10, { integer: true, min: 1 });
+    } catch (x) {
+      e = x;
+    }
+    assert(e instanceof InvalidArgumentError && e.hint === "For example --k 10", `"${bad}"`);
+  }
+  assertEquals(intList("1, -2,3", "ids"), [1, -2, 3]);
+  for (const bad of ["1,,2", "1,2,", "1.5", "0x1", ""]) {
+    let e: unknown;
+    try {
+      intList(bad, "ids");
+    } catch (x) {
+      e = x;
+    }
+    assert(e instanceof InvalidArgumentError, `"${bad}"`);
   }
 });
 

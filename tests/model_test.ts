@@ -12,7 +12,12 @@ import { maxAbsDiff, testGpu } from "./helpers/gpu.ts";
 import { Gpt2Model } from "../src/model/gpt2.ts";
 import { readSafetensors } from "../src/io/safetensors.ts";
 import { parseGpt2Config } from "../src/io/config.ts";
-import { ContextLengthError, InvalidArgumentError, ModelNotFoundError } from "../src/errors.ts";
+import {
+  ContextLengthError,
+  FormatError,
+  InvalidArgumentError,
+  ModelNotFoundError,
+} from "../src/errors.ts";
 import { Gpu } from "../src/gpu/context.ts";
 import { checkIntervention } from "../src/model/hooks.ts";
 import { type BlockWeights, type Gpt2Weights, rowChunks } from "../src/model/weights.ts";
@@ -602,3 +607,29 @@ Deno.test(
     );
   },
 );
+
+Deno.test("a damaged cached download names the cache folder to delete", opts, async () => {
+  const gpu = await testGpu();
+  const cacheDir = await Deno.makeTempDir();
+  try {
+    const repo = `${cacheDir}/models--test-org--tiny-gpt2`;
+    const commit = "0123456789abcdef0123456789abcdef01234567";
+    const snap = `${repo}/snapshots/${commit}`;
+    await Deno.mkdir(`${repo}/refs`, { recursive: true });
+    await Deno.mkdir(snap, { recursive: true });
+    await Deno.writeTextFile(`${repo}/refs/main`, commit);
+    await Deno.copyFile(`${FIX}tiny-gpt2/config.json`, `${snap}/config.json`);
+    const st = await Deno.readFile(`${FIX}tiny-gpt2/model.safetensors`);
+    await Deno.writeFile(`${snap}/model.safetensors`, st.subarray(0, st.length >> 1)); // truncated
+    const e = await assertRejects(
+      () => Gpt2Model.load(gpu, "test-org/tiny-gpt2", { cacheDir, offline: true }),
+      FormatError,
+    );
+    assert(e.hint.includes(`delete the folder "${repo}"`), e.hint);
+    // A damaged local folder keeps the file's own hint.
+    const local = await assertRejects(() => Gpt2Model.load(gpu, snap), FormatError);
+    assert(!local.hint.includes("cached download"), local.hint);
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});

@@ -14,6 +14,7 @@ import type { Gpt2Model } from "../src/model/gpt2.ts";
 import type { ModelInfo, Progress } from "../src/analysis/common.ts";
 import type { ParamSpec } from "./params.ts";
 import { BLOCK_HOOKS } from "../src/model/hooks.ts";
+import { INTERVENE_MAX_FACTOR } from "../src/analysis/intervene.ts";
 
 /** What an adapter gets. */
 export interface RunContext {
@@ -91,9 +92,6 @@ const INTERVENE_TEXT =
 /** The intervene operations the page offers (all of the library's). */
 const INTERVENE_OPS = ["scale", "zero", "patch", "add"] as const;
 type InterveneOpName = typeof INTERVENE_OPS[number];
-
-/** Largest |factor| accepted (GPT-2's residual stream has entries in the hundreds). */
-const MAX_FACTOR = 10_000;
 
 /** Hooks with a head dimension (where "heads" applies). */
 const ATTENTION_HOOK = /^attn\.hook_([qkvz]|pattern)$/;
@@ -379,8 +377,8 @@ export const ANALYSES: AnalysisDef[] = [
         label: "Factor",
         help: "scale: the multiplier (empty: 0.8, the seed); add: the length of the added " +
           "vector (empty: 1); not used by zero and patch",
-        min: -MAX_FACTOR,
-        max: MAX_FACTOR,
+        min: -INTERVENE_MAX_FACTOR,
+        max: INTERVENE_MAX_FACTOR,
         step: 0.1,
       },
       {

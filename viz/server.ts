@@ -22,7 +22,7 @@ import { Gpt2Model } from "../src/model/gpt2.ts";
 import type { WeightDType } from "../src/tensor/ops.ts";
 import { type ModelInfo, modelInfo } from "../src/analysis/common.ts";
 import { isValidRepoId } from "../src/io/hub.ts";
-import { getGpu } from "../cli/common.ts";
+import { enterCallerFolder, getGpu } from "../cli/common.ts";
 import { ANALYSES, type AnalysisDef } from "./analyses.ts";
 import { GpuQueue, type QueueStats } from "./queue.ts";
 import { LruCache, type LruStats } from "./lru.ts";
@@ -621,6 +621,7 @@ async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  enterCallerFolder();
   const code = await main(Deno.args);
   if (code >= 0) Deno.exit(code);
 }

@@ -31,6 +31,12 @@ export const INTERVENE_DEFAULT_TARGET = " insect";
 /** The seed's scale factor. */
 export const INTERVENE_DEFAULT_FACTOR = 0.8;
 
+/**
+ * Largest |factor| accepted: GPT-2's residual stream has entries in the hundreds, so larger
+ * factors only push float32 toward overflow.
+ */
+export const INTERVENE_MAX_FACTOR = 10_000;
+
 /** What is done to the activation. */
 export type InterveneOp = "scale" | "add" | "zero" | "patch";
 
@@ -216,8 +222,11 @@ export async function intervene(
     : op === "add"
     ? options.factor ?? 1
     : null;
-  if (factor !== null && !Number.isFinite(factor)) {
-    throw new InvalidArgumentError(`The factor must be a finite number, got "${factor}"`);
+  if (factor !== null && !(Math.abs(factor) <= INTERVENE_MAX_FACTOR)) {
+    throw new InvalidArgumentError(
+      `The factor must be a number from -${INTERVENE_MAX_FACTOR} to ${INTERVENE_MAX_FACTOR}, got ${factor}`,
+      "Use a factor such as 0.8 (the seed's), 0 or 2",
+    );
   }
   const layerSel = (options.layers ?? Array.from({ length: cfg.nLayer }, (_, l) => l)).map((l) =>
     resolveIndex(l, cfg.nLayer, "Block")
@@ -320,6 +329,15 @@ export async function intervene(
     const lp = ls[target.id];
     return { s: { logProb: lp, prob: Math.exp(lp), rank, top: info(best, ls[best]) }, ls };
   };
+  const overflowed = layerSel.filter((_, k) => run.logits[1 + k].some((v) => !Number.isFinite(v)));
+  if (overflowed.length > 0) {
+    throw new InvalidArgumentError(
+      `The intervention made the next-token logits non-finite (float32 overflow) at block${
+        overflowed.length > 1 ? "s" : ""
+      } ${overflowed.join(", ")}`,
+      op === "add" ? "Use a smaller factor or vector" : "Use a smaller factor",
+    );
+  }
   const clean = score(run.logits[0]);
   const order = [...clean.ls.keys()].sort((a, b) => clean.ls[b] - clean.ls[a]).slice(0, top);
   return {

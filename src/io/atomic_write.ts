@@ -4,12 +4,25 @@
  * @module
  */
 
-import { FileNotFoundError } from "../errors.ts";
+import { FileNotFoundError, LaminarError } from "../errors.ts";
 
 /** Random hex suffix for temporary file names. */
 function randomSuffix(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(6));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const WRITE_HINT = "Choose an output file path in a folder you can write to";
+
+/** Why a write failed, in words (the file system's own message for the unexpected). */
+function whyNotWritable(error: unknown): string {
+  if (error instanceof Deno.errors.IsADirectory) return "it is a folder";
+  if (error instanceof Deno.errors.NotADirectory) return "part of its path is a file, not a folder";
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (error instanceof Deno.errors.NotCapable) {
+    return "this process was not granted write access there (Deno --allow-write)";
+  }
+  return (error as Error)?.message ?? String(error);
 }
 
 /**
@@ -20,6 +33,7 @@ function randomSuffix(): string {
  * @param path File to create or replace. Its folder must exist.
  * @param data Bytes, or a string written as UTF-8.
  * @throws {FileNotFoundError} When the folder of `path` does not exist.
+ * @throws {LaminarError} When `path` cannot be written (a folder, under a file, no permission).
  *
  * @example Write a JSON report
  * ```ts ignore
@@ -41,6 +55,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
         { cause: error },
       );
     }
-    throw error;
+    throw new LaminarError(`Cannot write "${path}": ${whyNotWritable(error)}`, WRITE_HINT, {
+      cause: error,
+    });
   }
 }

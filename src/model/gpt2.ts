@@ -8,7 +8,13 @@
  * @module
  */
 
-import { ContextLengthError, InvalidArgumentError, ModelNotFoundError } from "../errors.ts";
+import {
+  ContextLengthError,
+  FormatError,
+  InvalidArgumentError,
+  ModelNotFoundError,
+} from "../errors.ts";
+import { resolve } from "node:path";
 import type { Gpu } from "../gpu/context.ts";
 import { type Gpt2Config, readGpt2Config } from "../io/config.ts";
 import { resolveModel, type ResolveModelOptions } from "../io/hub.ts";
@@ -169,11 +175,23 @@ export class Gpt2Model {
     options: LoadModelOptions = {},
   ): Promise<Gpt2Model> {
     const weights = checkWeightDType(options.weights); // before any download
-    const { dir } = await resolveModel(spec, options);
-    const config = await readGpt2Config(dir);
-    checkSupported(config, dir);
-    const file = await readSafetensors(`${dir}/model.safetensors`);
-    return new Gpt2Model(gpu, config, uploadGpt2Weights(gpu, config, file, { weights }), dir);
+    const { dir, source } = await resolveModel(spec, options);
+    try {
+      const config = await readGpt2Config(dir);
+      checkSupported(config, dir);
+      const file = await readSafetensors(`${dir}/model.safetensors`);
+      return new Gpt2Model(gpu, config, uploadGpt2Weights(gpu, config, file, { weights }), dir);
+    } catch (e) {
+      // A damaged file in the Hugging Face cache: say which folder to delete to download afresh.
+      if (source === "local" || !(e instanceof FormatError)) throw e;
+      const repo = resolve(dir, "..", "..");
+      throw new FormatError(
+        e.message,
+        `The cached download is damaged: delete the folder "${repo}" and run again to ` +
+          "download it afresh",
+        { cause: e },
+      );
+    }
   }
 
   /**
