@@ -53,7 +53,9 @@ export const command: CliCommand = {
     }
     let ids = intList(values.ids, "ids");
     if (values.text !== undefined) {
-      if (values.text === "") throw new InvalidArgumentError("The text is empty");
+      if (values.text === "") {
+        throw new InvalidArgumentError("The text is empty", 'Pass --text "some words" or --ids');
+      }
       ids = new Gpt2Tokenizer().encode(values.text);
     }
     const model = await loadModel(values.model, values);

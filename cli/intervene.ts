@@ -128,12 +128,16 @@ export const command: CliCommand = {
       throw new InvalidArgumentError("Give only one of --target and --target-id", "See --help");
     }
     if (values["patch-text"] !== undefined && values["patch-ids"] !== undefined) {
-      throw new InvalidArgumentError("Give only one of --patch-text and --patch-ids");
+      throw new InvalidArgumentError(
+        "Give only one of --patch-text and --patch-ids",
+        "Drop one of the two options",
+      );
     }
     const op = (values.op ?? "scale") as InterveneOp;
     if (!["scale", "zero", "add", "patch"].includes(op)) {
       throw new InvalidArgumentError(
         `Option --op must be scale, zero, add or patch, got "${values.op}"`,
+        "For example --op zero",
       );
     }
     let input: TokenInput = INTERVENE_DEFAULT_TEXT;

@@ -105,6 +105,7 @@ export const command: CliCommand = {
     if (!["none", "last", "all"].includes(logits)) {
       throw new InvalidArgumentError(
         `Option --logits must be none, last or all, got "${values.logits}"`,
+        "For example --logits last",
       );
     }
     const B = num(values.batch, "batch", 1, { integer: true, min: 1, max: 4096 });

@@ -197,6 +197,7 @@ function checkInt(name: string, v: number, min: number, max = Infinity): number 
   if (!Number.isInteger(v) || v < min || v > max) {
     throw new InvalidArgumentError(
       `${name} must be an integer in [${min}, ${max === Infinity ? "∞" : max}], got "${v}"`,
+      `Pass a whole number from ${min}${max === Infinity ? " up" : ` to ${max}`}`,
     );
   }
   return v;
