@@ -100,6 +100,7 @@ export const command: CliCommand = {
     progressDone();
     if (values.json || values.out) await emitJson(result, values);
     if (!values.json) console.log(render(result, useColor()));
+    if (values.out) console.error(`wrote ${values.out}`);
     return 0;
   },
 };

@@ -171,6 +171,7 @@ export const command: CliCommand = {
     const result = await intervene(model, input, opts);
     if (!values.json) console.log(renderIntervene(result, useColor()));
     await emitJson(result, values);
+    if (values.out) console.error(`wrote ${values.out}`);
     return 0;
   },
 };

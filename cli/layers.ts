@@ -94,6 +94,7 @@ export const command: CliCommand = {
     const result = await layers(model, input, opts);
     if (!values.json) console.log(renderLayers(result, useColor()));
     await emitJson(result, values);
+    if (values.out) console.error(`wrote ${values.out}`);
     return 0;
   },
 };

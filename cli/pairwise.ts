@@ -111,6 +111,7 @@ async function run(args: string[]): Promise<number> {
   await writeSafetensors(values.out!, {
     matrix: { dtype: "F32", shape: outShape, data: matrix },
   }, { metric, bins: String(bins), outlier_z: String(outlierZ), source: values.tensor! });
+  console.error(`wrote ${metric} [${outShape.join(", ")}] to ${values.out}`);
   return 0;
 }
 
