@@ -61,7 +61,7 @@ export function usage(): string {
   return [
     "laminar — look inside GPT-2-class models on any GPU",
     "",
-    "usage: deno task cli <command> [options]   (each command has --help)",
+    "usage: deno task cli <command> [options]   (each command has --help; help <command>)",
     "       deno task cli <command> [options] --profile   (also: GPU time per kernel, to stderr)",
     "",
     "commands:",
@@ -72,6 +72,12 @@ export function usage(): string {
 /** Run the CLI with the given arguments; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;
+  if (name === "--version" || name === "-V") {
+    const { default: meta } = await import("../deno.json", { with: { type: "json" } });
+    console.log(`laminar ${meta.version} (Deno ${Deno.version.deno})`);
+    return 0;
+  }
+  if (name === "help" && rest.length > 0) return await main([rest[0], "--help"]);
   if (!name || name === "--help" || name === "-h" || name === "help") {
     console.log(usage());
     return name ? 0 : 1;

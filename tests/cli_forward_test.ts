@@ -191,3 +191,17 @@ Deno.test(
     }
   },
 );
+
+Deno.test("cli --version and help <command>", async () => {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => lines.push(a.join(" "));
+  try {
+    assertEquals(await main(["--version"]), 0);
+    assertEquals(await main(["help", "heatmap"]), 0);
+  } finally {
+    console.log = log;
+  }
+  assert(/^laminar \d+\.\d+\.\d+ \(Deno /.test(lines[0]), lines[0]);
+  assert(lines[1].startsWith("usage: deno task cli heatmap"), lines[1]);
+});
