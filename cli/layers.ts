@@ -139,6 +139,31 @@ function legend(lo: number, hi: number, color: boolean): string {
   return `${lo.toFixed(2)} ${cells.join("")} ${hi.toFixed(2)}`;
 }
 
+/** Widest token x token matrix drawn cell by cell; larger ones are drawn as block means. */
+export const MAX_TERMINAL_TOKENS = 64;
+
+/**
+ * `m` [T, T] pooled to at most `max` rows and columns: cell (i, j) is the mean of the tokens
+ * i·s .. i·s + s - 1 by j·s .. (s = ceil(T / max); the last block may be smaller).
+ */
+export function poolMatrix(m: number[][], max: number): { matrix: number[][]; step: number } {
+  const step = Math.ceil(m.length / max);
+  if (step <= 1) return { matrix: m, step: 1 };
+  const n = Math.ceil(m.length / step);
+  const matrix = Array.from({ length: n }, (_, i) =>
+    Array.from({ length: n }, (_, j) => {
+      let sum = 0, count = 0;
+      for (let a = i * step; a < Math.min(m.length, (i + 1) * step); a++) {
+        for (let b = j * step; b < Math.min(m.length, (j + 1) * step); b++) {
+          sum += m[a][b];
+          count++;
+        }
+      }
+      return sum / count;
+    }));
+  return { matrix, step };
+}
+
 function heatmap(m: number[][], rowLabels: string[], color: boolean): string[] {
   let lo = Infinity;
   let hi = -Infinity;
@@ -176,7 +201,17 @@ export function renderLayers(r: LayersResult, color = false): string {
   out.push(
     `${bold("layers", color)}  ${r.model.source}  (${r.model.nLayer} blocks, d=${r.model.nEmbd})`,
   );
-  out.push(`tokens: ${r.tokens.map((t, i) => `${i}:${JSON.stringify(t.text)}`).join(" ")}`);
+  // The token list, wrapped at 100 columns.
+  let line = "tokens:";
+  for (const [i, t] of r.tokens.entries()) {
+    const item = ` ${i}:${JSON.stringify(t.text)}`;
+    if (line.length + item.length > 100 && line !== "tokens:") {
+      out.push(line);
+      line = "       ";
+    }
+    line += item;
+  }
+  out.push(line);
   out.push("");
 
   // 1. Activation distributions.
@@ -210,13 +245,25 @@ export function renderLayers(r: LayersResult, color = false): string {
     out.push(...heatmap(m.matrix, rows, color));
     out.push("");
   }
-  // 2b. Token x token cosine per layer.
-  const tl = r.tokens.map((t, i) => `${label(t.text)} ${String(i).padStart(2)}`);
+  // 2b. Token x token cosine per layer (long texts: block means, so a row fits a terminal).
+  const step = Math.ceil(r.tokens.length / MAX_TERMINAL_TOKENS);
+  const blocks = Array.from({ length: Math.ceil(r.tokens.length / step) }, (_, i) => i * step);
+  const tl = blocks.map((i) =>
+    step === 1
+      ? `${label(r.tokens[i].text)} ${String(i).padStart(2)}`
+      : `${i}-${Math.min(r.tokens.length, i + step) - 1}`
+  );
   const tw = Math.max(...tl.map((s) => s.length));
   for (const m of r.tokenCosine) {
     out.push(bold(`Cosine similarity across tokens, hidden state ${m.layer} (${m.label})`, color));
-    out.push(`  ${"".padStart(tw)} ${r.tokens.map((_, i) => String(i % 100).padEnd(2)).join("")}`);
-    out.push(...heatmap(m.matrix, tl, color));
+    if (step > 1) {
+      out.push(
+        `  (${r.tokens.length} tokens: each cell is the mean over ${step} x ${step} token pairs; ` +
+          "--json or the viz page has every pair)",
+      );
+    }
+    out.push(`  ${"".padStart(tw)} ${blocks.map((_, k) => String(k % 100).padEnd(2)).join("")}`);
+    out.push(...heatmap(poolMatrix(m.matrix, MAX_TERMINAL_TOKENS).matrix, tl, color));
     out.push("");
   }
   // 2c. Laminar profile.

@@ -20,7 +20,7 @@ import {
   variance,
 } from "../src/stats/mod.ts";
 import { ContextLengthError, InvalidArgumentError, LaminarError } from "../src/errors.ts";
-import { command, renderLayers } from "../cli/layers.ts";
+import { command, MAX_TERMINAL_TOKENS, poolMatrix, renderLayers } from "../cli/layers.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const FIX = new URL("./fixtures/", import.meta.url).pathname;
@@ -196,4 +196,20 @@ Deno.test("layers CLI writes the JSON result and rejects bad options", opts, asy
   // Nothing half-written on failure.
   assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["layers.json"]);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("poolMatrix(): block means, ragged last block, small matrices unchanged", () => {
+  const m = [[1, 2, 3], [4, 5, 6], [7, 8, 9]];
+  assertEquals(poolMatrix(m, 3), { matrix: m, step: 1 });
+  assertEquals(poolMatrix(m, 2), { matrix: [[3, 4.5], [7.5, 9]], step: 2 });
+});
+
+Deno.test("layers terminal view of a long text stays terminal-sized", opts, async () => {
+  const gpu = await testGpu();
+  const model = await Gpt2Model.load(gpu);
+  const r = await layers(model, Array.from({ length: 150 }, () => " word").join(""));
+  const text = renderLayers(r, false);
+  const widest = Math.max(...text.split("\n").map((l) => [...l].length));
+  assert(widest <= 2 * MAX_TERMINAL_TOKENS + 20, `a line of ${widest} columns`);
+  assert(text.includes("each cell is the mean over 3 x 3 token pairs"), text.slice(0, 500));
 });
