@@ -205,6 +205,12 @@ export async function readText(opts: { text?: string; file?: string }): Promise<
 /** Print or write a JSON result (`--json` prints, `--out` writes atomically). */
 export async function emitJson(result: unknown, opts: { json?: boolean; out?: string }) {
   const text = JSON.stringify(result, null, 1) + "\n";
+  if (opts.out !== undefined && opts.out.trim() === "") {
+    throw new InvalidArgumentError(
+      "Option --out is an empty path",
+      "Give a file name, e.g. --out result.json",
+    );
+  }
   if (opts.out) await writeFileAtomic(opts.out, text);
   if (opts.json) await Deno.stdout.write(new TextEncoder().encode(text));
 }

@@ -140,6 +140,12 @@ export const command: CliCommand = {
         "For example --op zero",
       );
     }
+    if (values.factor !== undefined && (op === "zero" || op === "patch")) {
+      throw new InvalidArgumentError(
+        `Option --factor does not apply to --op ${op}`,
+        "Drop --factor, or use --op scale or --op add",
+      );
+    }
     let input: TokenInput = INTERVENE_DEFAULT_TEXT;
     if (values.ids !== undefined) input = { ids: intList(values.ids, "ids")! };
     else if (values.text !== undefined || values.file !== undefined) {

@@ -27,7 +27,8 @@ import {
 
 export { aggregate, type KernelSummary } from "../src/analysis/profile.ts";
 
-const HELP = `usage: deno task cli profile [--model m | --random-config gpt2|gpt2-medium|gpt2-large]
+const HELP =
+  `usage: deno task cli profile [--model m | --random-config gpt2|gpt2-medium|gpt2-large|gpt2-xl]
                              [--text "<text>" | --tokens N] [--batch B] [--logits none|last|all]
                              [--json] [--out <file.json>]
 

@@ -182,6 +182,21 @@ Deno.test("intervene CLI writes the JSON result and rejects bad options", opts, 
   );
   await assertRejects(() => command.run(["--offline", "--op", "swap"]), InvalidArgumentError);
   await assertRejects(
+    () => command.run(["--offline", "--op", "zero", "--factor", "2"]),
+    InvalidArgumentError,
+    "does not apply",
+  );
+  await assertRejects(
+    () => command.run(["--offline", "--op", "add", "--vector-file", dir]),
+    FileNotFoundError,
+    "folder",
+  );
+  await assertRejects(
+    () => command.run(["--offline", "--out", " "]),
+    InvalidArgumentError,
+    "empty",
+  );
+  await assertRejects(
     () => command.run(["--offline", "--target", " gigantic insect", "--out", `${dir}/bad.json`]),
     InvalidArgumentError,
   );

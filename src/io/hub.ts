@@ -261,7 +261,7 @@ async function resolveRepo(repoId: string, options: ResolveModelOptions): Promis
   if (offline) {
     throw new ModelNotFoundError(
       `Model "${repoId}" (revision "${revision}") is not in the Hugging Face cache and offline mode is on`,
-      `Looked in "${repoDir}"; unset HF_HUB_OFFLINE to download it, or pass a local folder with config.json and model.safetensors`,
+      `Looked in "${repoDir}"; go online to download it (drop --offline / unset HF_HUB_OFFLINE), or pass a local folder with config.json and model.safetensors`,
     );
   }
   const endpoint = (options.endpoint ?? env("HF_ENDPOINT") ?? "https://huggingface.co")
