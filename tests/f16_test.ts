@@ -9,7 +9,7 @@ import { maxAbsDiff, randn, rng, testGpu } from "./helpers/gpu.ts";
 import { type Dispatch, Gpu } from "../src/gpu/context.ts";
 import { InvalidArgumentError, ShapeError } from "../src/errors.ts";
 import { f16BitsToNumber } from "../src/io/safetensors.ts";
-import { KERNELS, withF16Weights } from "../src/tensor/kernels.ts";
+import { MATMUL_KERNELS, withF16Weights } from "../src/tensor/kernels.ts";
 import { embed, matmul } from "../src/tensor/ops.ts";
 import { matmulF16Ref } from "../src/tensor/reference.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
@@ -145,15 +145,15 @@ Deno.test("withF16Weights() swaps exactly the marked lines, and refuses a mismat
   assertEquals(withF16Weights(src, ["B", "D"]), "a\nB\nc\nD\n");
   assertThrows(() => withF16Weights(src, ["B"]), Error);
   const f16Kernels = [
-    KERNELS.matmulF16,
-    KERNELS.matmulTiledF16,
-    KERNELS.matmulTiledPfV4F16,
-    KERNELS.matmulSubgroupF16,
+    MATMUL_KERNELS.plain[2],
+    MATMUL_KERNELS.tiled[2],
+    MATMUL_KERNELS.tiledPfV4[3],
+    MATMUL_KERNELS.subgroup[2],
   ];
   for (const k of f16Kernels) {
     assert(k.code.includes("unpack2x16float") && !k.code.includes("array<f32>;  // B"), k.name);
   }
-  assert(!KERNELS.matmul.code.includes("unpack2x16float"), "the f32 kernel is untouched");
+  assert(!MATMUL_KERNELS.plain[0].code.includes("unpack2x16float"), "the f32 kernel is untouched");
 });
 
 /**
@@ -186,19 +186,16 @@ async function matmulContexts(): Promise<[string, Gpu][]> {
 
 function expectedKernel(ctx: string, K: number, N: number, transposeW: boolean) {
   const v4 = K % 4 === 0 && (transposeW || N % 4 === 0);
-  if (ctx === "ksplit") return transposeW ? KERNELS.matmulKsplitTransBF16 : KERNELS.matmulKsplitF16;
-  if (ctx === "tiled") {
-    if (v4) return transposeW ? KERNELS.matmulTiledV4TransBF16 : KERNELS.matmulTiledV4F16;
-    return transposeW ? KERNELS.matmulTiledTransBF16 : KERNELS.matmulTiledF16;
-  }
-  if (ctx === "tiled_pf") {
-    if (v4) return transposeW ? KERNELS.matmulTiledPfV4TransBF16 : KERNELS.matmulTiledPfV4F16;
-    return transposeW ? KERNELS.matmulTiledPfTransBF16 : KERNELS.matmulTiledPfF16;
-  }
-  if (ctx === "subgroup" && v4) {
-    return transposeW ? KERNELS.matmulSubgroupTransBF16 : KERNELS.matmulSubgroupF16;
-  }
-  return transposeW ? KERNELS.matmulTransBF16 : KERNELS.matmulF16;
+  const family = ctx === "ksplit"
+    ? "ksplit"
+    : ctx === "tiled"
+    ? (v4 ? "tiledV4" : "tiled")
+    : ctx === "tiled_pf"
+    ? (v4 ? "tiledPfV4" : "tiledPf")
+    : ctx === "subgroup" && v4
+    ? "subgroup"
+    : "plain";
+  return MATMUL_KERNELS[family][(transposeW ? 1 : 0) + 2];
 }
 
 Deno.test(

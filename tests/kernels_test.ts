@@ -3,7 +3,7 @@
 // order K * 2^-24 relative; 1e-4 absolute covers K <= 4096 at these magnitudes.
 import { assert, assertEquals, assertThrows } from "./helpers/assert.ts";
 import { type Dispatch, Gpu } from "../src/gpu/context.ts";
-import { KERNELS, unrollMarkedLoops } from "../src/tensor/kernels.ts";
+import { MATMUL_KERNELS, unrollMarkedLoops } from "../src/tensor/kernels.ts";
 import { InvalidArgumentError } from "../src/errors.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
 import {
@@ -59,7 +59,7 @@ Deno.test("unrollMarkedLoops() copies a marked constant loop per step, and refus
     "{  // i = 0\n  y(0u);\n}\n{  // i = 1\n  y(1u);\n}",
   );
   assertEquals(unrollMarkedLoops("// unrolled by hand\nx();"), "// unrolled by hand\nx();");
-  for (const k of [KERNELS.matmulTiled, KERNELS.matmulTiledPfV4]) {
+  for (const k of [MATMUL_KERNELS.tiled[0], MATMUL_KERNELS.tiledPfV4[1]]) {
     assert(!k.code.includes("for (var kk") && k.code.includes("// kk = 7"), k.name);
   }
 });
@@ -291,8 +291,8 @@ Deno.test(
         assert(d < 1e-4, `${at}: max diff ${d}`);
         const fast = name === "subgroup" && fastOk && K % 4 === 0 && (transposeW || N % 4 === 0);
         const kernel = fast
-          ? (transposeW ? KERNELS.matmulSubgroupTransB : KERNELS.matmulSubgroup)
-          : (transposeW ? KERNELS.matmulTransB : KERNELS.matmul);
+          ? MATMUL_KERNELS.subgroup[transposeW ? 1 : 0]
+          : MATMUL_KERNELS.plain[transposeW ? 1 : 0];
         assertEquals(launched.splice(0).map((d) => d.kernel), [kernel], at);
       }
       // a column block of a wider output, through the fast path where there is one

@@ -148,8 +148,46 @@ export function attendFlashKernel(dh4: number): Kernel {
 }
 
 /**
- * Kernels by name. Each matmul and the embedding gather has an "F16" twin whose weight operand
- * (B, or the table) is packed f16 (`Tensor<"f16">`); see {@linkcode withF16Weights}.
+ * The four kernels of a matmul family, indexed `(transposeW ? 1 : 0) + (f16 ? 2 : 0)`: B as
+ * [K, N] (NN), B as [N, K] (NT, pipeline constant TRANS_B), and their twins with packed-f16 B.
+ */
+export type MatmulFamily = readonly [Kernel, Kernel, Kernel, Kernel];
+
+function matmulFamily(name: string, f32: string, f16: string, entryPoint?: string): MatmulFamily {
+  const k = (suffix: string, code: string, transB: number): Kernel => ({
+    name: name + suffix,
+    code,
+    ...(entryPoint ? { entryPoint } : {}),
+    constants: { TRANS_B: transB },
+  });
+  return [k("", f32, 0), k("_nt", f32, 1), k("_f16", f16, 0), k("_nt_f16", f16, 1)];
+}
+
+/**
+ * The matmul kernels by family (`matmul()` in src/tensor/ops.ts picks one):
+ * - plain: kernels/matmul.wgsl, a 4x4 register tile per thread, any shape;
+ * - ksplit: its entry point main_ksplit, each output's K terms split over 4 threads (small
+ *   outputs on large GPUs);
+ * - subgroup: kernels/matmul_subgroup.wgsl, for CPU adapters (K % 4 == 0, N % 4 == 0);
+ * - tiled / tiledPf: 128x128 tiles of depth 8 / of depth 16 with register prefetch, scalar loads;
+ * - tiledV4 / tiledPfV4: the same reading A and B as vec4s (K % 4 == 0, and N % 4 == 0 for NN).
+ * The small-tile families share the names "matmul", "matmul_nt", ... so a profile has one row for
+ * them whichever ran (the rules say which: `describeTuning`); entry points keep the pipelines
+ * apart.
+ */
+export const MATMUL_KERNELS = {
+  plain: matmulFamily("matmul", matmulSrc, matmulF16Src),
+  ksplit: matmulFamily("matmul", matmulSrc, matmulF16Src, "main_ksplit"),
+  subgroup: matmulFamily("matmul", matmulSubgroupSrc, matmulSubgroupF16Src, "matmul_subgroup"),
+  tiled: matmulFamily("matmul_tiled", matmulTiledSrc, matmulTiledF16Src),
+  tiledV4: matmulFamily("matmul_tiled_v4", matmulTiledV4Src, matmulTiledV4F16Src),
+  tiledPf: matmulFamily("matmul_tiled_pf", matmulTiledPfSrc, matmulTiledPfF16Src),
+  tiledPfV4: matmulFamily("matmul_tiled_pf_v4", matmulTiledPfV4Src, matmulTiledPfV4F16Src),
+} as const satisfies Record<string, MatmulFamily>;
+
+/**
+ * Kernels by name (the matmuls: {@linkcode MATMUL_KERNELS}). The embedding gather has an "F16"
+ * twin whose table is packed f16 (`Tensor<"f16">`); see {@linkcode withF16Weights}.
  */
 export const KERNELS = {
   add: { name: "add", code: addSrc },
@@ -160,138 +198,6 @@ export const KERNELS = {
   layerNormSg: { name: "layer_norm_sg", code: layernormSgSrc },
   /** Subgroup-per-row variant of `layerNorm` for rows up to 8192 wide (needs "subgroups"). */
   layerNormRows: { name: "layer_norm_rows", code: layernormRowsSrc },
-  matmul: { name: "matmul", code: matmulSrc, constants: { TRANS_B: 0 } },
-  matmulTransB: { name: "matmul_nt", code: matmulSrc, constants: { TRANS_B: 1 } },
-  matmulTiled: { name: "matmul_tiled", code: matmulTiledSrc, constants: { TRANS_B: 0 } },
-  matmulTiledTransB: { name: "matmul_tiled_nt", code: matmulTiledSrc, constants: { TRANS_B: 1 } },
-  matmulF16: { name: "matmul_f16", code: matmulF16Src, constants: { TRANS_B: 0 } },
-  /**
-   * `matmul` with each output's K terms split over 4 threads (entry point main_ksplit of
-   * kernels/matmul.wgsl): small outputs on large GPUs. Named like `matmul` (and its twins like
-   * theirs), so a profile has one "matmul" row for the small-tile kernels whichever ran (the
-   * rules say which: `describeTuning`); the entry point keeps the pipelines apart.
-   */
-  matmulKsplit: {
-    name: "matmul",
-    code: matmulSrc,
-    entryPoint: "main_ksplit",
-    constants: { TRANS_B: 0 },
-  },
-  matmulKsplitTransB: {
-    name: "matmul_nt",
-    code: matmulSrc,
-    entryPoint: "main_ksplit",
-    constants: { TRANS_B: 1 },
-  },
-  matmulKsplitF16: {
-    name: "matmul_f16",
-    code: matmulF16Src,
-    entryPoint: "main_ksplit",
-    constants: { TRANS_B: 0 },
-  },
-  matmulKsplitTransBF16: {
-    name: "matmul_nt_f16",
-    code: matmulF16Src,
-    entryPoint: "main_ksplit",
-    constants: { TRANS_B: 1 },
-  },
-  matmulTransBF16: { name: "matmul_nt_f16", code: matmulF16Src, constants: { TRANS_B: 1 } },
-  matmulTiledF16: { name: "matmul_tiled_f16", code: matmulTiledF16Src, constants: { TRANS_B: 0 } },
-  matmulTiledTransBF16: {
-    name: "matmul_tiled_nt_f16",
-    code: matmulTiledF16Src,
-    constants: { TRANS_B: 1 },
-  },
-  /** `matmulTiled` with depth-16 tiles and register prefetch (kernels/matmul_tiled_pf.wgsl). */
-  matmulTiledPf: { name: "matmul_tiled_pf", code: matmulTiledPfSrc, constants: { TRANS_B: 0 } },
-  matmulTiledPfTransB: {
-    name: "matmul_tiled_pf_nt",
-    code: matmulTiledPfSrc,
-    constants: { TRANS_B: 1 },
-  },
-  matmulTiledPfF16: {
-    name: "matmul_tiled_pf_f16",
-    code: matmulTiledPfF16Src,
-    constants: { TRANS_B: 0 },
-  },
-  matmulTiledPfTransBF16: {
-    name: "matmul_tiled_pf_nt_f16",
-    code: matmulTiledPfF16Src,
-    constants: { TRANS_B: 1 },
-  },
-  /**
-   * `matmulTiled` reading A and B as vec4s (kernels/matmul_tiled_loads_v4.wgsl): used instead of
-   * it when K % 4 == 0 and N % 4 == 0 (the NT twins: K % 4 == 0).
-   */
-  matmulTiledV4: { name: "matmul_tiled_v4", code: matmulTiledV4Src, constants: { TRANS_B: 0 } },
-  matmulTiledV4TransB: {
-    name: "matmul_tiled_v4_nt",
-    code: matmulTiledV4Src,
-    constants: { TRANS_B: 1 },
-  },
-  matmulTiledV4F16: {
-    name: "matmul_tiled_v4_f16",
-    code: matmulTiledV4F16Src,
-    constants: { TRANS_B: 0 },
-  },
-  matmulTiledV4TransBF16: {
-    name: "matmul_tiled_v4_nt_f16",
-    code: matmulTiledV4F16Src,
-    constants: { TRANS_B: 1 },
-  },
-  /** `matmulTiledPf` reading A and B as vec4s, under the conditions of `matmulTiledV4`. */
-  matmulTiledPfV4: {
-    name: "matmul_tiled_pf_v4",
-    code: matmulTiledPfV4Src,
-    constants: { TRANS_B: 0 },
-  },
-  matmulTiledPfV4TransB: {
-    name: "matmul_tiled_pf_v4_nt",
-    code: matmulTiledPfV4Src,
-    constants: { TRANS_B: 1 },
-  },
-  matmulTiledPfV4F16: {
-    name: "matmul_tiled_pf_v4_f16",
-    code: matmulTiledPfV4F16Src,
-    constants: { TRANS_B: 0 },
-  },
-  matmulTiledPfV4TransBF16: {
-    name: "matmul_tiled_pf_v4_nt_f16",
-    code: matmulTiledPfV4F16Src,
-    constants: { TRANS_B: 1 },
-  },
-  /**
-   * CPU-adapter variant of `matmul` (vec4 loads, subgroup broadcasts; K % 4 == 0, N % 4 == 0).
-   * Same name as `matmul`, so profiles count one "matmul" per launch whichever kernel ran; its own
-   * entry point keeps the pipelines apart.
-   */
-  matmulSubgroup: {
-    name: "matmul",
-    code: matmulSubgroupSrc,
-    entryPoint: "matmul_subgroup",
-    constants: { TRANS_B: 0 },
-  },
-  /** CPU-adapter variant of `matmulTransB` (K % 4 == 0); named like it, see `matmulSubgroup`. */
-  matmulSubgroupTransB: {
-    name: "matmul_nt",
-    code: matmulSubgroupSrc,
-    entryPoint: "matmul_subgroup",
-    constants: { TRANS_B: 1 },
-  },
-  /** f16 twin of `matmulSubgroup`, named like `matmulF16`. */
-  matmulSubgroupF16: {
-    name: "matmul_f16",
-    code: matmulSubgroupF16Src,
-    entryPoint: "matmul_subgroup",
-    constants: { TRANS_B: 0 },
-  },
-  /** f16 twin of `matmulSubgroupTransB`, named like `matmulTransBF16`. */
-  matmulSubgroupTransBF16: {
-    name: "matmul_nt_f16",
-    code: matmulSubgroupF16Src,
-    entryPoint: "matmul_subgroup",
-    constants: { TRANS_B: 1 },
-  },
   attend: { name: "attention", code: attentionSrc, entryPoint: "attend" },
   zFromPattern: { name: "attention_z", code: attentionSrc, entryPoint: "z_from_pattern" },
   /**

@@ -6,7 +6,7 @@
 
 import { type Gpu, params } from "../gpu/context.ts";
 import { InvalidArgumentError, ShapeError } from "../errors.ts";
-import { attendFlashKernel, grid, KERNELS } from "./kernels.ts";
+import { attendFlashKernel, grid, KERNELS, MATMUL_KERNELS } from "./kernels.ts";
 import { type DType, type Shape, Tensor } from "./tensor.ts";
 
 /** Storage types of weight operands: f32, or IEEE half packed two per u32 (read as f32). */
@@ -39,48 +39,6 @@ function outOrNew(out: Tensor | undefined, like: Tensor, shape: Shape): Tensor {
   }
   return Tensor.empty(like.gpu, shape);
 }
-
-/** The kernels of each matmul kernel family: [NN, NT, NN with f16 B, NT with f16 B]. */
-const MATMUL_KERNELS = {
-  plain: [KERNELS.matmul, KERNELS.matmulTransB, KERNELS.matmulF16, KERNELS.matmulTransBF16],
-  ksplit: [
-    KERNELS.matmulKsplit,
-    KERNELS.matmulKsplitTransB,
-    KERNELS.matmulKsplitF16,
-    KERNELS.matmulKsplitTransBF16,
-  ],
-  subgroup: [
-    KERNELS.matmulSubgroup,
-    KERNELS.matmulSubgroupTransB,
-    KERNELS.matmulSubgroupF16,
-    KERNELS.matmulSubgroupTransBF16,
-  ],
-  tiled: [
-    KERNELS.matmulTiled,
-    KERNELS.matmulTiledTransB,
-    KERNELS.matmulTiledF16,
-    KERNELS.matmulTiledTransBF16,
-  ],
-  tiledV4: [
-    KERNELS.matmulTiledV4,
-    KERNELS.matmulTiledV4TransB,
-    KERNELS.matmulTiledV4F16,
-    KERNELS.matmulTiledV4TransBF16,
-  ],
-  tiledPf: [
-    KERNELS.matmulTiledPf,
-    KERNELS.matmulTiledPfTransB,
-    KERNELS.matmulTiledPfF16,
-    KERNELS.matmulTiledPfTransBF16,
-  ],
-  tiledPfV4: [
-    KERNELS.matmulTiledPfV4,
-    KERNELS.matmulTiledPfV4TransB,
-    KERNELS.matmulTiledPfV4F16,
-    KERNELS.matmulTiledPfV4TransBF16,
-  ],
-} as const;
-type MatmulFamily = keyof typeof MATMUL_KERNELS;
 
 /** A matmul kernel variant (see {@linkcode MatmulOptions.variant}). */
 export type MatmulVariant = "simple" | "ksplit" | "tiled" | "tiled_pf" | "auto";
@@ -201,7 +159,7 @@ export function matmul(
   const cpu = !tiled && !ksplit && caps.isFallbackAdapter && caps.subgroups &&
     caps.subgroupMinSize >= 8 && v4;
   const f16 = w.dtype === "f16";
-  const family: MatmulFamily = tiled
+  const family: keyof typeof MATMUL_KERNELS = tiled
     ? (prefetch ? (v4 ? "tiledPfV4" : "tiledPf") : (v4 ? "tiledV4" : "tiled"))
     : ksplit
     ? "ksplit"
