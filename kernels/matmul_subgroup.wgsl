@@ -1,5 +1,7 @@
 // Variant 3 of matmul.wgsl (same bindings, parameters and results) for CPU adapters (lavapipe):
-// C[m, c_off + n] = act(sum_k A[m, k] * B(k, n) + bias[n]); see matmul.wgsl for the layouts.
+// C[m, c_off + n] = act(sum_k A[m, k] * B(k, n) + bias[n]); see matmul_common.wgsl for the
+// layouts. Body only: src/tensor/kernels.ts prepends matmul_common.wgsl (parameters, bias and
+// output bindings, epilogue) and matmul_loads_v4.wgsl (A and B bound as vec4 arrays, b4_at).
 // Needs K % 4 == 0 (and N % 4 == 0 without TRANS_B: B rows are read as vec4s), subgroups of at
 // least 8 invocations, and 16-byte aligned bindings; matmul() falls back to matmul.wgsl otherwise.
 //
@@ -20,33 +22,7 @@
 // matmul_subgroup; profiles name it "matmul" / "matmul_nt" like matmul.wgsl (src/tensor/kernels.ts).
 // B is read only through b4_at(i), its i-th group of 4 consecutive elements. The f16 variants
 // ("matmul_f16" / "matmul_nt_f16") bind B as vec2<u32>: 4 halves packed two per word (layout of
-// matmul.wgsl; rows here have a multiple of 4 elements, so there is no padding), widened to f32.
-
-override TRANS_B: bool = false;
-
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  lda: u32,
-  ldb: u32,
-  ldc: u32,
-  c_off: u32,
-  flags: u32,  // bit 0: add bias; bit 1: apply gelu_new; bit 2: add into C (C += result)
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;  // B operand (swapped for f16)
-fn b4_at(i: u32) -> vec4<f32> { return b[i]; }  // B operand (swapped for f16)
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
-
-fn gelu_new(x: f32) -> f32 {
-  let u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
-  let t = 1.0 - 2.0 / (exp(2.0 * clamp(u, -30.0, 30.0)) + 1.0);
-  return 0.5 * x * (1.0 + t);
-}
+// matmul_common.wgsl; rows here have a multiple of 4 elements, so there is no padding), widened to f32.
 
 // acc[j] += sum_kk av[kk] * B(k + kk, n0 + j), bm the thread's 4 x 4 block of B as loaded:
 // NN: bm[kk] = B row k + kk (4 columns); NT: bm[j] = column n0 + j (4 values of K).
@@ -56,21 +32,6 @@ fn mac(acc: vec4<f32>, av: vec4<f32>, bm: mat4x4<f32>) -> vec4<f32> {
   }
   let acc2 = fma(bm[2], vec4(av.z), fma(bm[3], vec4(av.w), acc));
   return fma(bm[0], vec4(av.x), fma(bm[1], vec4(av.y), acc2));
-}
-
-fn store4(m: u32, n0: u32, v: vec4<f32>) {
-  if (m >= p.m) { return; }
-  for (var j = 0u; j < 4u; j = j + 1u) {
-    let n = n0 + j;
-    if (n < p.n) {
-      var y = v[j];
-      if ((p.flags & 1u) != 0u) { y = y + bias[n]; }
-      if ((p.flags & 2u) != 0u) { y = gelu_new(y); }
-      let o = m * p.ldc + p.c_off + n;
-      if ((p.flags & 4u) != 0u) { y = c[o] + y; }  // accumulate: C += result (residual add)
-      c[o] = y;
-    }
-  }
 }
 
 @compute @workgroup_size(16)

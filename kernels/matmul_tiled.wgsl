@@ -1,5 +1,5 @@
 // Variant 2 of matmul.wgsl (same bindings, parameters and results): for large GPUs.
-// C[m, c_off + n] = act(sum_k A[m, k] * B(k, n) + bias[n]); see matmul.wgsl for the layouts.
+// C[m, c_off + n] = act(sum_k A[m, k] * B(k, n) + bias[n]); see matmul_common.wgsl for the layouts.
 // Technique: a 128 x 128 output tile per workgroup of 16 x 16 threads, each thread an 8 x 8
 // register tile held in 16 named vec4 accumulators (private arrays indexed in loops spill to
 // slow memory); A and B tiles of depth 8 staged in workgroup memory as vec4s, A transposed so a
@@ -8,11 +8,10 @@
 // B tile at a time (no bank conflicts; contiguous runs of 8 columns would read every other
 // vec4). Loads are bounds-checked (zero fill), so any M, N, K work.
 // Launch (ceil(N / 128), ceil(M / 128)).
-// Parameters, bias/output bindings and stores: matmul_tiled_common.wgsl; the A and B bindings and
-// the 4-wide loads: matmul_tiled_loads.wgsl (scalar, any shape) or matmul_tiled_loads_v4.wgsl
-// (vec4, "matmul_tiled_v4*" kernels), both prepended before compilation. f16 variants
-// ("matmul_tiled_f16", ...): B packed as halves, widened in those load files (layouts as in
-// matmul.wgsl).
+// Parameters, bias/output bindings and stores: matmul_common.wgsl; the A and B bindings and the
+// 4-wide loads: matmul_loads.wgsl (scalar, any shape) or matmul_loads_v4.wgsl (vec4,
+// "matmul_tiled_v4*" kernels), both prepended before compilation. f16 variants
+// ("matmul_tiled_f16", ...): B packed as halves, widened in those load files.
 
 // kk < 8: as_t[kk * 32 + m / 4][m % 4] = A[m0 + m, k0 + kk],
 //         bs[kk * 32 + n / 4][n % 4] = B(k0 + kk, n0 + n)
@@ -94,12 +93,20 @@ fn main(
   }
   let m0 = tile_m + lid.y * 8u;
   let n0 = tile_n + lid.x * 4u;
-  store8(m0 + 0u, n0, c00, c01);
-  store8(m0 + 1u, n0, c10, c11);
-  store8(m0 + 2u, n0, c20, c21);
-  store8(m0 + 3u, n0, c30, c31);
-  store8(m0 + 4u, n0, c40, c41);
-  store8(m0 + 5u, n0, c50, c51);
-  store8(m0 + 6u, n0, c60, c61);
-  store8(m0 + 7u, n0, c70, c71);
+  store4(m0 + 0u, n0, c00);
+  store4(m0 + 0u, n0 + 64u, c01);
+  store4(m0 + 1u, n0, c10);
+  store4(m0 + 1u, n0 + 64u, c11);
+  store4(m0 + 2u, n0, c20);
+  store4(m0 + 2u, n0 + 64u, c21);
+  store4(m0 + 3u, n0, c30);
+  store4(m0 + 3u, n0 + 64u, c31);
+  store4(m0 + 4u, n0, c40);
+  store4(m0 + 4u, n0 + 64u, c41);
+  store4(m0 + 5u, n0, c50);
+  store4(m0 + 5u, n0 + 64u, c51);
+  store4(m0 + 6u, n0, c60);
+  store4(m0 + 6u, n0 + 64u, c61);
+  store4(m0 + 7u, n0, c70);
+  store4(m0 + 7u, n0 + 64u, c71);
 }

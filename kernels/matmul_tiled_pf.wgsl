@@ -3,7 +3,7 @@
 // (register prefetch), so a workgroup's loads are in flight while it computes and it meets half
 // as many barriers per multiply-add. Chosen over matmul_tiled.wgsl only where measured faster
 // (gpu.tuning.matmulTiledKernel, `deno task cli tune`).
-// C[m, c_off + n] = act(sum_k A[m, k] * B(k, n) + bias[n]); see matmul.wgsl for the layouts
+// C[m, c_off + n] = act(sum_k A[m, k] * B(k, n) + bias[n]); see matmul_common.wgsl for the layouts
 // (f16 variants "matmul_tiled_pf_f16", ...: B widened in the load files).
 // A 128 x 128 output tile per workgroup of 16 x 16 threads, each an 8 x 8 register tile in 16
 // named vec4 accumulators: rows 8 lid.y .. + 7, columns 4 lid.x .. + 3 and 64 + 4 lid.x .. + 3
@@ -12,8 +12,8 @@
 // elements of A (row t / 2, depth (t % 2) * 8 ..) and 8 of B (NN: depth t / 16, columns
 // (t % 16) * 8 ..; NT: column t / 2, depth (t % 2) * 8 ..) per tile into named vec4 registers.
 // Loads are bounds-checked (zero fill), so any M, N, K work. Launch (ceil(N / 128), ceil(M / 128)).
-// Parameters, bindings, loads and stores: matmul_tiled_common.wgsl and one of the two load files
-// (matmul_tiled_loads.wgsl, matmul_tiled_loads_v4.wgsl), prepended before compilation.
+// Parameters, bindings and stores: matmul_common.wgsl; loads: one of matmul_loads.wgsl and
+// matmul_loads_v4.wgsl; both prepended before compilation.
 
 // kk < 16: as_t[kk * 32 + m / 4][m % 4] = A[m0 + m, k0 + kk],
 //          bs[kk * 32 + n / 4][n % 4] = B(k0 + kk, n0 + n)
@@ -131,12 +131,20 @@ fn main(
   }
   let m0 = tile_m + lid.y * 8u;
   let n0 = tile_n + lid.x * 4u;
-  store8(m0 + 0u, n0, c00, c01);
-  store8(m0 + 1u, n0, c10, c11);
-  store8(m0 + 2u, n0, c20, c21);
-  store8(m0 + 3u, n0, c30, c31);
-  store8(m0 + 4u, n0, c40, c41);
-  store8(m0 + 5u, n0, c50, c51);
-  store8(m0 + 6u, n0, c60, c61);
-  store8(m0 + 7u, n0, c70, c71);
+  store4(m0 + 0u, n0, c00);
+  store4(m0 + 0u, n0 + 64u, c01);
+  store4(m0 + 1u, n0, c10);
+  store4(m0 + 1u, n0 + 64u, c11);
+  store4(m0 + 2u, n0, c20);
+  store4(m0 + 2u, n0 + 64u, c21);
+  store4(m0 + 3u, n0, c30);
+  store4(m0 + 3u, n0 + 64u, c31);
+  store4(m0 + 4u, n0, c40);
+  store4(m0 + 4u, n0 + 64u, c41);
+  store4(m0 + 5u, n0, c50);
+  store4(m0 + 5u, n0 + 64u, c51);
+  store4(m0 + 6u, n0, c60);
+  store4(m0 + 6u, n0 + 64u, c61);
+  store4(m0 + 7u, n0, c70);
+  store4(m0 + 7u, n0 + 64u, c71);
 }

@@ -14,13 +14,13 @@ import interveneSrc from "../../kernels/intervene.wgsl" with { type: "text" };
 import layernormSrc from "../../kernels/layernorm.wgsl" with { type: "text" };
 import layernormSgSrc from "../../kernels/layernorm_sg.wgsl" with { type: "text" };
 import layernormRowsSrc from "../../kernels/layernorm_rows.wgsl" with { type: "text" };
-import matmulSrc from "../../kernels/matmul.wgsl" with { type: "text" };
-import tiledCommonSrc from "../../kernels/matmul_tiled_common.wgsl" with { type: "text" };
-import tiledLoadsSrc from "../../kernels/matmul_tiled_loads.wgsl" with { type: "text" };
-import tiledLoadsV4Src from "../../kernels/matmul_tiled_loads_v4.wgsl" with { type: "text" };
+import matmulBodySrc from "../../kernels/matmul.wgsl" with { type: "text" };
+import matmulCommonSrc from "../../kernels/matmul_common.wgsl" with { type: "text" };
+import loadsSrc from "../../kernels/matmul_loads.wgsl" with { type: "text" };
+import loadsV4Src from "../../kernels/matmul_loads_v4.wgsl" with { type: "text" };
 import tiledBodySrc from "../../kernels/matmul_tiled.wgsl" with { type: "text" };
 import tiledPfBodySrc from "../../kernels/matmul_tiled_pf.wgsl" with { type: "text" };
-import matmulSubgroupSrc from "../../kernels/matmul_subgroup.wgsl" with { type: "text" };
+import subgroupBodySrc from "../../kernels/matmul_subgroup.wgsl" with { type: "text" };
 import softmaxSrc from "../../kernels/softmax.wgsl" with { type: "text" };
 import softmaxSgSrc from "../../kernels/softmax_sg.wgsl" with { type: "text" };
 
@@ -63,7 +63,6 @@ const TABLE_F16 = [
   "fn table_at(r: u32, c: u32) -> f32 { let i = r * (p.d + p.d % 2u) + c; " +
   "return unpack2x16float(table[i >> 1u] >> ((i & 1u) * 16u)).x; }",
 ];
-const matmulF16Src: string = withF16Weights(matmulSrc, B_F16);
 const UNROLL_MARK = "// unroll";
 const UNROLL_FOR = /^(\s*)for \(var (\w+) = 0u; \2 < (\d+)u; \2 = \2 \+ 1u\) \{\s*$/;
 
@@ -105,19 +104,6 @@ export function unrollMarkedLoops(code: string): string {
   return out.join("\n");
 }
 
-// The 128x128-tile kernels: their shared parameters, bindings and stores + how they load A and B
-// (scalar, or vec4 when the shapes allow: "v4") + their loop.
-const tiledBody = unrollMarkedLoops(tiledBodySrc);
-const tiledPfBody = unrollMarkedLoops(tiledPfBodySrc);
-const matmulTiledSrc: string = tiledCommonSrc + tiledLoadsSrc + tiledBody;
-const matmulTiledPfSrc: string = tiledCommonSrc + tiledLoadsSrc + tiledPfBody;
-const matmulTiledV4Src: string = tiledCommonSrc + tiledLoadsV4Src + tiledBody;
-const matmulTiledPfV4Src: string = tiledCommonSrc + tiledLoadsV4Src + tiledPfBody;
-const matmulTiledF16Src: string = withF16Weights(matmulTiledSrc, B_F16);
-const matmulTiledPfF16Src: string = withF16Weights(matmulTiledPfSrc, B_F16);
-const matmulTiledV4F16Src: string = withF16Weights(matmulTiledV4Src, B4_F16);
-const matmulTiledPfV4F16Src: string = withF16Weights(matmulTiledPfV4Src, B4_F16);
-const matmulSubgroupF16Src: string = withF16Weights(matmulSubgroupSrc, B4_F16);
 const embedF16Src: string = withF16Weights(embedSrc, TABLE_F16);
 
 const flashKernels = new Map<number, Kernel>();
@@ -153,7 +139,18 @@ export function attendFlashKernel(dh4: number): Kernel {
  */
 export type MatmulFamily = readonly [Kernel, Kernel, Kernel, Kernel];
 
-function matmulFamily(name: string, f32: string, f16: string, entryPoint?: string): MatmulFamily {
+/**
+ * A matmul family from its body: matmul_common.wgsl + the load file ("scalar":
+ * matmul_loads.wgsl, "v4": matmul_loads_v4.wgsl) + `body`, and the f16 twins of that source.
+ */
+function matmulFamily(
+  name: string,
+  body: string,
+  loads: "scalar" | "v4",
+  entryPoint?: string,
+): MatmulFamily {
+  const f32 = matmulCommonSrc + (loads === "v4" ? loadsV4Src : loadsSrc) + body;
+  const f16 = withF16Weights(f32, loads === "v4" ? B4_F16 : B_F16);
   const k = (suffix: string, code: string, transB: number): Kernel => ({
     name: name + suffix,
     code,
@@ -162,6 +159,10 @@ function matmulFamily(name: string, f32: string, f16: string, entryPoint?: strin
   });
   return [k("", f32, 0), k("_nt", f32, 1), k("_f16", f16, 0), k("_nt_f16", f16, 1)];
 }
+
+// The tiled bodies with their depth loops unrolled.
+const tiledBody = unrollMarkedLoops(tiledBodySrc);
+const tiledPfBody = unrollMarkedLoops(tiledPfBodySrc);
 
 /**
  * The matmul kernels by family (`matmul()` in src/tensor/ops.ts picks one):
@@ -176,13 +177,13 @@ function matmulFamily(name: string, f32: string, f16: string, entryPoint?: strin
  * apart.
  */
 export const MATMUL_KERNELS = {
-  plain: matmulFamily("matmul", matmulSrc, matmulF16Src),
-  ksplit: matmulFamily("matmul", matmulSrc, matmulF16Src, "main_ksplit"),
-  subgroup: matmulFamily("matmul", matmulSubgroupSrc, matmulSubgroupF16Src, "matmul_subgroup"),
-  tiled: matmulFamily("matmul_tiled", matmulTiledSrc, matmulTiledF16Src),
-  tiledV4: matmulFamily("matmul_tiled_v4", matmulTiledV4Src, matmulTiledV4F16Src),
-  tiledPf: matmulFamily("matmul_tiled_pf", matmulTiledPfSrc, matmulTiledPfF16Src),
-  tiledPfV4: matmulFamily("matmul_tiled_pf_v4", matmulTiledPfV4Src, matmulTiledPfV4F16Src),
+  plain: matmulFamily("matmul", matmulBodySrc, "scalar"),
+  ksplit: matmulFamily("matmul", matmulBodySrc, "scalar", "main_ksplit"),
+  subgroup: matmulFamily("matmul", subgroupBodySrc, "v4", "matmul_subgroup"),
+  tiled: matmulFamily("matmul_tiled", tiledBody, "scalar"),
+  tiledV4: matmulFamily("matmul_tiled_v4", tiledBody, "v4"),
+  tiledPf: matmulFamily("matmul_tiled_pf", tiledPfBody, "scalar"),
+  tiledPfV4: matmulFamily("matmul_tiled_pf_v4", tiledPfBody, "v4"),
 } as const satisfies Record<string, MatmulFamily>;
 
 /**

@@ -1,8 +1,8 @@
-// How the 128x128-tile matmul kernels read A and B, for any shape: scalar loads, each
-// bounds-checked (zero fill outside the matrix). Prepended with matmul_tiled_common.wgsl; the
-// kernels only call the three 4-wide loads below. matmul_tiled_loads_v4.wgsl is the same
-// interface with one vec4 load each, used when the shapes allow.
-// The f16 variants swap the two marked lines (B packed as halves, see matmul.wgsl).
+// How the matmul kernels read A and B, for any shape: scalar loads, each bounds-checked (zero fill
+// outside the matrix). Prepended after matmul_common.wgsl. The tiled kernels only call the three
+// 4-wide loads; matmul_loads_v4.wgsl is the same interface with one vec4 load each, used when the
+// shapes allow. The f16 variants swap the two marked lines (B packed as halves, see
+// matmul_common.wgsl).
 
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;  // B operand (swapped for f16)
