@@ -147,11 +147,44 @@ Deno.test({
           assertEquals(blank, []);
           const ours = await page.locator("#figures canvas.matrix, #figures canvas.tokens").count();
           assertEquals(ours, spec.canvases);
+          // The form submits at its defaults (a step mismatch would block Run silently).
+          assert(await page.evaluate(`document.querySelector("form.params").checkValidity()`));
           assertEquals(errors, []);
           await page.screenshot({ path: `${shots}/${spec.name}.png`, fullPage: true });
           await page.close();
         });
       }
+
+      await t.step(
+        "Run re-runs with the form; bad address values and failed runs are said",
+        async () => {
+          const { page } = await open("heatmap.html?text=One%20two%20three&temperature=abc");
+          assertEquals(await page.evaluate(STATE), "done");
+          const warning = await page.locator(".warning").textContent();
+          assert(warning?.includes('temperature="abc"'), String(warning));
+          await page.fill('input[name="temperature"]', "0.7");
+          await page.fill('textarea[name="text"], input[name="text"]', "Four five six seven");
+          await page.click('button[type="submit"]');
+          await page.waitForFunction(`document.body.dataset.state === "done"`, null, {
+            timeout: 60_000,
+          });
+          const summary = await page.locator("#figures").textContent();
+          // the new text (4 tokens, drawn on a canvas) at the new temperature
+          assert(
+            summary?.includes("4 tokens") && summary.includes("T = 0.7"),
+            summary?.slice(0, 200),
+          );
+          // A failed run keeps the earlier figures, marked as the previous run's.
+          await page.fill('textarea[name="text"], input[name="text"]', "");
+          await page.click('button[type="submit"]');
+          await page.waitForFunction(`document.body.dataset.state === "error"`, null, {
+            timeout: 60_000,
+          });
+          assertEquals(await page.locator("#figures.stale").count(), 1);
+          assert((await page.locator(".error").textContent())?.includes("previous run"));
+          await page.close();
+        },
+      );
 
       await t.step("a figure downloads as PNG, its data as CSV", async () => {
         const { page } = await open("heatmap.html?text=One%20two%20three%20four");

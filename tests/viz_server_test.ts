@@ -419,6 +419,10 @@ Deno.test("viz server: API, SSE, queue, security over HTTP", opts, async (t) => 
       }
       const missing = await get("/api/run/heatmap?model=nobody-has/this-model");
       assertEquals(missing.status, 404, JSON.stringify(missing.body));
+      if (Deno.env.get("HF_HUB_OFFLINE") !== "1") {
+        // offline because this server does not download: the hint says so, not "drop --offline"
+        assert(missing.body.hint.includes("--allow-download"), missing.body.hint);
+      }
       // A book URL the server has not cached (it never downloads books): the request's fault.
       const uncached = await post("/api/run/punctuation", {
         book: "https://books.invalid/laminar-test-never-cached.txt",

@@ -212,7 +212,6 @@ export const ANALYSES: AnalysisDef[] = [
         default: 1,
         min: 0.01,
         max: 100,
-        step: 0.1,
       },
       {
         name: "metric",
@@ -379,7 +378,6 @@ export const ANALYSES: AnalysisDef[] = [
           "vector (empty: 1); not used by zero and patch",
         min: -INTERVENE_MAX_FACTOR,
         max: INTERVENE_MAX_FACTOR,
-        step: 0.1,
       },
       {
         name: "hook",

@@ -47,7 +47,7 @@ export interface ParamSpec {
   minItems?: number;
   /** Allowed values of an enum. */
   choices?: readonly string[];
-  /** Form step for numbers. */
+  /** Form step of an "int" (decimals take any value: see viz/static/js/page.js). */
   step?: number;
 }
 
@@ -75,7 +75,7 @@ export interface ResolvedParamSpec {
   minItems?: number;
   /** Enum choices. */
   choices?: readonly string[];
-  /** Form step. */
+  /** Form step of an "int". */
   step?: number;
 }
 

@@ -213,11 +213,23 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
       inUse.add(have);
       return have;
     }
-    const model = await Gpt2Model.load(await getGpu(), s, {
-      offline: !options.allowDownload || options.offline ||
-        Deno.env.get("HF_HUB_OFFLINE") === "1",
-      weights: options.weights,
-    });
+    const userOffline = options.offline || Deno.env.get("HF_HUB_OFFLINE") === "1";
+    let model: Gpt2Model;
+    try {
+      model = await Gpt2Model.load(await getGpu(), s, {
+        offline: !options.allowDownload || userOffline,
+        weights: options.weights,
+      });
+    } catch (e) {
+      // Offline because this server does not download (no --allow-download): say that.
+      if (!(e instanceof ModelNotFoundError) || options.allowDownload || userOffline) throw e;
+      throw new ModelNotFoundError(
+        `Model "${s}" is not in this server's Hugging Face cache, and the server does not download ` +
+          "models",
+        'Choose "default" or a cached model, or restart the server with --allow-download',
+        { cause: e },
+      );
+    }
     models.set(s, model);
     inUse.add(model);
     extraModels.push(s);

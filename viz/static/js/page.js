@@ -219,7 +219,9 @@ function inputFor(spec, value) {
         value: v,
         min: spec.min,
         max: spec.max,
-        step: spec.step ?? (spec.type === "int" ? 1 : "any"),
+        // Decimals: "any", or the browser refuses values off min + k * step (e.g. 1 with min 0.01
+        // and step 0.1) and the form does not submit.
+        step: spec.type === "int" ? (spec.step ?? 1) : "any",
       });
     case "ints":
     case "strings":
@@ -296,9 +298,18 @@ export async function initPage(name, render, overrides = {}, { onForm } = {}) {
   }
 
   const fromUrl = Object.fromEntries(new URLSearchParams(location.search));
+  const ignored = [];
   for (const s of def.params) {
     const value = fromUrl[s.name] ?? overrides[s.name];
     const input = inputFor(s, value);
+    // A URL value the input cannot hold (a number field drops "abc", a select keeps its first
+    // choice): say so instead of silently running with the default.
+    const raw = fromUrl[s.name];
+    if (
+      raw !== undefined && raw.trim() !== "" &&
+      (((s.type === "int" || s.type === "number") && input.value === "") ||
+        (s.type === "enum" && input.value !== raw))
+    ) ignored.push(`${s.name}=${JSON.stringify(raw)}`);
     const wide = s.type === "text";
     const label = s.type === "bool"
       ? el("label", { class: "check", title: s.help ?? null }, input, s.label)
@@ -308,6 +319,15 @@ export async function initPage(name, render, overrides = {}, { onForm } = {}) {
   const button = el("button", { type: "submit" }, "Run");
   form.append(el("div", { class: "actions" }, button, status));
   onForm?.(form);
+  const warnings = el("div");
+  if (ignored.length > 0) {
+    warnings.append(el(
+      "div",
+      { class: "warning" },
+      `Ignored from the address: ${ignored.join(", ")} (not a valid value; the default is used).`,
+    ));
+  }
+  form.after(warnings);
 
   async function run() {
     const params = readForm(form, def.params);
@@ -328,6 +348,7 @@ export async function initPage(name, render, overrides = {}, { onForm } = {}) {
         }
       });
       out.replaceChildren();
+      out.classList.remove("stale");
       globalThis.__laminarCharts = [];
       render(result, out, params);
       const s = ((performance.now() - t0) / 1000).toFixed(2);
@@ -336,6 +357,13 @@ export async function initPage(name, render, overrides = {}, { onForm } = {}) {
     } catch (e) {
       status.replaceChildren("");
       showError(errors, e);
+      // Figures of an earlier run stay for reference, marked as such.
+      if (out.childElementCount > 0) {
+        out.classList.add("stale");
+        errors.firstElementChild?.append(
+          el("div", { class: "hint" }, "The figures below are from the previous run."),
+        );
+      }
       document.body.dataset.state = "error";
     } finally {
       button.disabled = false;
