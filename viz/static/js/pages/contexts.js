@@ -25,9 +25,12 @@ initPage("contexts", (r, out) => {
   // The occurrence x occurrence cosine matrix of the view layer.
   if (r.matrix) {
     const rowLabels = r.targets.flatMap((t) => Array.from({ length: t.used }, () => t.word.trim()));
+    // The seed's colour scale starts at 0.5; below that, say how low the values go.
+    const low = Math.min(...r.matrix.values.flat().filter(Number.isFinite));
     const f = figure(figs, {
       title: `Cosine similarity matrix, layer ${r.matrix.layer}`,
-      note: "Rows and columns: occurrences, grouped by word.",
+      note: "Rows and columns: occurrences, grouped by word. Colours from 0.5 to 1, as the seed" +
+        (low < 0.5 ? `; values down to ${fmt(low, 2)} show as the lowest colour.` : "."),
       name: `cosine_matrix_layer_${r.matrix.layer}`,
       getCanvas: () => c,
       data: r.matrix,
@@ -102,10 +105,18 @@ initPage("contexts", (r, out) => {
   const centers = r.edges.slice(0, -1).map((e, i) => (e + r.edges[i + 1]) / 2);
   const vmax = 0.25; // as the seed (vmax=.25); larger shares saturate
   for (const d of DISTS) {
+    // Pairs outside the binned range are counted but not drawn: name them per layer.
+    const outside = r.layers
+      .filter((l) => l[d].outside > 0)
+      .map((l) => `${l.layer === 0 ? "Emb" : l.layer} ${l[d].outside}/${l[d].pairs}`);
     const f = figure(figs, {
       title: `Tornado: ${r.labels[d]}`,
       note: "Share of pairs per similarity bin in every hidden-state layer (bottom: embeddings); " +
-        "colours saturate at 0.25, as the seed.",
+        "colours saturate at 0.25, as the seed." +
+        (outside.length > 0
+          ? ` Pairs outside [${fmt(r.edges[0], 2)}, ${fmt(r.edges.at(-1), 2)}], not drawn: ` +
+            `${outside.join(", ")}.`
+          : ""),
       name: `tornado_${d}`,
       getCanvas: () => c,
       data: { edges: r.edges, distribution: r.distributions[d], counts: r.counts[d] },
