@@ -111,7 +111,7 @@ Deno.test("intervene() rejects bad input with clear errors", opts, async () => {
     InvalidArgumentError,
     "not one",
   );
-  await assertRejects(() => intervene(m, T, { target: "" }), InvalidArgumentError, "0 tokens");
+  await assertRejects(() => intervene(m, T, { target: "" }), InvalidArgumentError, "empty");
   await assertRejects(() => intervene(m, T, { target: 99999 }), InvalidArgumentError, "99999");
   await assertRejects(() => intervene(m, ""), InvalidArgumentError, "empty");
   await assertRejects(() => intervene(m, T, { layers: [6] }), InvalidArgumentError, 'Block "6"');

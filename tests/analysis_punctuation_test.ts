@@ -201,6 +201,11 @@ Deno.test("punctuation() errors: too few occurrences, bad options", opts, async 
   await assertRejects(() => punctuation(model, text, { count: 10 }), InvalidArgumentError); // start 400
   await assertRejects(() => punctuation(model, "   ", {}), InvalidArgumentError, "empty");
   await assertRejects(
+    () => punctuation(model, text, { count: 5, start: 10_000_000 }),
+    InvalidArgumentError,
+    "past the end of the book",
+  );
+  await assertRejects(
     () => punctuation(model, text, { count: 5, start: 0, pre: 300 }),
     InvalidArgumentError,
     "context",

@@ -153,6 +153,13 @@ export function resolveTarget(model: Gpt2Model, target: string | number): TokenI
     return { id: target, text: target < tok.vocabSize ? tok.tokenText(target) : `<${target}>` };
   }
   const pieces = tok.tokenize(target);
+  if (pieces.length === 0) {
+    throw new InvalidArgumentError(
+      "The target is empty",
+      'Give a word that is a single GPT-2 token, usually with its leading space (" insect"), ' +
+        "or a token id",
+    );
+  }
   if (pieces.length !== 1) {
     throw new InvalidArgumentError(
       `Target "${target}" is ${pieces.length} tokens (${

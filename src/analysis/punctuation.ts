@@ -391,6 +391,12 @@ export async function punctuation(
     ids = tokenizeBook(book, { onProgress: progress });
   } else ids = book;
   const tTok = performance.now();
+  if (start >= ids.length) {
+    throw new InvalidArgumentError(
+      `The start index ${start} is past the end of the book (${ids.length} tokens)`,
+      `Start before token ${Math.max(0, ids.length - 1)}, e.g. 400 (the seed's)`,
+    );
+  }
   const internalTokens = [...(options.internal ?? [","])];
   const terminalTokens = [...(options.terminal ?? ["."])];
   const found = findPunctuation(ids, {

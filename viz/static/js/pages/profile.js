@@ -41,11 +41,10 @@ function render(r, out) {
     out.append(el(
       "p",
       { class: "summary" },
-      `Kernel rules: ${r.kernelRules.summary} (${
-        r.kernelRules.source === "measured"
-          ? "measured on this adapter"
-          : "defaults; `deno task cli tune` measures this GPU's"
-      }).`,
+      `Kernel rules: ${r.kernelRules.summary} `,
+      ...(r.kernelRules.source === "measured"
+        ? ["(measured on this adapter)."]
+        : ["(defaults; ", el("code", {}, "deno task cli tune"), " measures this GPU's)."]),
     ));
   }
   const toggle = el("input", { type: "checkbox", id: "log-scale" });
