@@ -514,6 +514,8 @@ export const ANALYSES: AnalysisDef[] = [
         type: "text",
         label: "Words (category,word per line)",
         help: 'one "category,word" per line (empty: the seed\'s 34 words)',
+        placeholder: "empty: the seed's 34 words (space, furniture, fruit), or one " +
+          '"category,word" per line',
         default: "",
         maxLength: 20_000,
       },

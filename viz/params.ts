@@ -49,6 +49,8 @@ export interface ParamSpec {
   choices?: readonly string[];
   /** Form step of an "int" (decimals take any value: see viz/static/js/page.js). */
   step?: number;
+  /** Text shown in the empty field (what empty means). */
+  placeholder?: string;
 }
 
 /** A spec made JSON-friendly for one model (bounds and defaults evaluated). */
@@ -77,6 +79,8 @@ export interface ResolvedParamSpec {
   choices?: readonly string[];
   /** Form step of an "int". */
   step?: number;
+  /** Text shown in the empty field. */
+  placeholder?: string;
 }
 
 function bound(b: Bound | undefined, m: ModelInfo): number | undefined {
@@ -101,6 +105,7 @@ export function resolveSpec(spec: ParamSpec, m: ModelInfo): ResolvedParamSpec {
     minItems: spec.minItems,
     choices: spec.choices,
     step: spec.step,
+    placeholder: spec.placeholder,
   };
 }
 

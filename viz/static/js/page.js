@@ -199,7 +199,11 @@ function inputFor(spec, value) {
   const common = { name: spec.name, id: `p-${spec.name}`, title: spec.help ?? null };
   switch (spec.type) {
     case "text":
-      return el("textarea", { ...common, rows: 4, maxlength: spec.maxLength }, String(v));
+      return el(
+        "textarea",
+        { ...common, rows: 4, maxlength: spec.maxLength, placeholder: spec.placeholder ?? null },
+        String(v),
+      );
     case "bool": {
       const i = el("input", { ...common, type: "checkbox" });
       i.checked = v === true || v === "true";
@@ -232,7 +236,13 @@ function inputFor(spec, value) {
         placeholder: "auto",
       });
     default:
-      return el("input", { ...common, type: "text", value: v, maxlength: spec.maxLength });
+      return el("input", {
+        ...common,
+        type: "text",
+        value: v,
+        maxlength: spec.maxLength,
+        placeholder: spec.placeholder ?? null,
+      });
   }
 }
 
