@@ -613,3 +613,58 @@ Deno.test("LruCache evicts the least recently used entry", () => {
   assertEquals([c.has("a"), c.has("b"), c.has("c")], [true, false, true]);
   assertEquals(c.stats().entries, 2);
 });
+
+Deno.test(
+  "GPU worker: analyses run off the server's thread, which keeps answering; errors keep their status",
+  opts,
+  async () => {
+    // A model name and the default analyses: the GPU work goes to viz/gpu_worker.ts.
+    const server = await startServer({ port: 0, model: "default", offline: true, quiet: true });
+    try {
+      const base = server.url;
+      const heat = await fetch(`${base}api/run/heatmap?text=Hello%20there%20again`);
+      const body = await heat.json();
+      assertEquals([heat.status, body.schema], [200, "laminar.heatmap"]);
+      // A long run (a whole punctuation sweep): health answers while it is on the GPU, and the
+      // stream carries its progress before the result.
+      const t0 = performance.now();
+      let streamEnd = Infinity;
+      const stream = fetch(`${base}api/stream/punctuation?count=250`).then(async (r) => {
+        const t = await r.text();
+        streamEnd = performance.now();
+        return t;
+      });
+      await new Promise((r) => setTimeout(r, 100)); // the run has started
+      const h = await fetch(`${base}api/health`);
+      await h.body?.cancel();
+      const healthEnd = performance.now();
+      const text = await stream;
+      // (On a fast GPU the whole run may end first: only a run of over 1 s proves anything.)
+      assert(healthEnd < streamEnd || streamEnd - t0 < 1000, "health waited for the analysis");
+      const events = [...text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
+      assert(events.includes("progress") && events.at(-1) === "result", events.join(","));
+      // Errors cross from the worker with their class, so their status and hint.
+      const missing = await fetch(`${base}api/run/heatmap?model=nobody-has/this-model`);
+      assertEquals(missing.status, 404);
+      assert((await missing.json()).hint.length > 0);
+      const long = await fetch(`${base}api/run/heatmap?text=${"word%20".repeat(400)}`);
+      assertEquals(long.status, 400, "a text past the context is the request's fault");
+      await long.body?.cancel();
+      assertEquals(server.stats().models, ["default"]);
+      assertEquals(server.stats().queue.maxActive, 1);
+    } finally {
+      await server.close();
+    }
+    // A model object cannot cross to a worker.
+    const model = await Gpt2Model.load(await testGpu(), "default", { offline: true });
+    try {
+      let refused = false;
+      await startServer({ port: 0, model, quiet: true, gpuWorker: true }).catch(() =>
+        refused = true
+      );
+      assert(refused, "gpuWorker with a model object");
+    } finally {
+      model.dispose();
+    }
+  },
+);

@@ -18,12 +18,18 @@ import {
   ModelNotFoundError,
   ShapeError,
 } from "../src/errors.ts";
-import { Gpt2Model } from "../src/model/gpt2.ts";
+import type { Gpt2Model } from "../src/model/gpt2.ts";
 import type { WeightDType } from "../src/tensor/ops.ts";
-import { type ModelInfo, modelInfo } from "../src/analysis/common.ts";
-import { isValidRepoId } from "../src/io/hub.ts";
-import { enterCallerFolder, getGpu } from "../cli/common.ts";
+import type { ModelInfo } from "../src/analysis/common.ts";
+import { enterCallerFolder } from "../cli/common.ts";
 import { ANALYSES, type AnalysisDef } from "./analyses.ts";
+import {
+  checkModelSpec as checkSpec,
+  type GpuHost,
+  HttpError,
+  localGpuHost,
+  workerGpuHost,
+} from "./gpu_host.ts";
 import { GpuQueue, type QueueStats } from "./queue.ts";
 import { LruCache, type LruStats } from "./lru.ts";
 import { queryParams, resolveSpec, validateParams } from "./params.ts";
@@ -52,6 +58,12 @@ export interface ServerOptions {
   cacheEntries?: number;
   /** Analyses to serve (default {@linkcode ANALYSES}; tests add instrumented ones). */
   analyses?: AnalysisDef[];
+  /**
+   * Run the GPU work in a Web Worker (default: yes when `model` is a name and `analyses` are the
+   * defaults, which is what `deno task start` does; a model object or custom analyses cannot
+   * cross to a worker and run in this thread). See viz/gpu_host.ts.
+   */
+  gpuWorker?: boolean;
   /** Print nothing (tests). */
   quiet?: boolean;
 }
@@ -89,13 +101,6 @@ type JobEvent =
 interface Job {
   promise: Promise<string>;
   listeners: Set<(e: JobEvent) => void>;
-}
-
-/** An error with an HTTP status, for the API's JSON errors. */
-class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly hint = "") {
-    super(message);
-  }
 }
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -167,88 +172,41 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
   const running = new Map<string, Job>();
   let joined = 0;
 
-  // Models by spec; the start model is "default" (and also its own spec).
-  const start = typeof options.model === "object"
-    ? options.model
-    : await Gpt2Model.load(await getGpu(), options.model ?? "default", {
-      offline: options.offline || Deno.env.get("HF_HUB_OFFLINE") === "1",
-      weights: options.weights,
-    });
-  const startSpec = typeof options.model === "string" ? options.model : "default";
-  const models = new Map<string, Gpt2Model>([["default", start]]);
-  if (startSpec !== "default") models.set(startSpec, start);
-  const extraModels: string[] = []; // load order of the others (at most 2 kept)
-  // Models the job now in the queue uses: never evicted (disposed) under it, e.g. when an
-  // analysis loads a second model to compare with. Cleared when the job ends.
-  const inUse = new Set<Gpt2Model>();
-  /** Run GPU work in the queue; the models it loads stay pinned until it ends. */
+  // The GPU side: models and analysis runs, in a worker unless they cannot cross to one.
+  const inProcess = typeof options.model === "object" || options.analyses !== undefined;
+  if (options.gpuWorker && inProcess) {
+    throw new InvalidArgumentError(
+      "A GPU worker needs the model as a name and the default analyses",
+      "Pass options.model as a string and no options.analyses, or gpuWorker: false",
+    );
+  }
+  const hostOptions = {
+    offline: options.offline,
+    weights: options.weights,
+    allowDownload: options.allowDownload,
+  };
+  const host: GpuHost = options.gpuWorker === false || inProcess
+    ? await localGpuHost({ ...hostOptions, model: options.model }, analyses)
+    : await workerGpuHost({ ...hostOptions, model: options.model as string | undefined });
+  const checkModelSpec = (spec: string) => checkSpec(spec, host.models());
+
+  /** Run GPU work in the queue. */
   function inQueue<T>(job: () => Promise<T>, onQueued?: (ahead: number) => void): Promise<T> {
-    return queue.run(async () => {
-      try {
-        return await job();
-      } finally {
-        inUse.clear();
-      }
-    }, onQueued);
+    return queue.run(job, onQueued);
   }
 
-  function checkModelSpec(spec: string): string {
-    const s = spec.trim() === "" ? "default" : spec.trim();
-    if (models.has(s)) return s;
-    if (!isValidRepoId(s) || s.includes("..") || s.startsWith("/") || s.includes("\\")) {
-      throw new InvalidArgumentError(
-        `Model "${spec}" is not a Hugging Face repo id`,
-        'The server loads "default", its start model, or a repo id such as "gpt2" (local folders ' +
-          "only through --model at start)",
-      );
-    }
-    return s;
-  }
-
-  /** Load a model (call inside the queue: it uses the GPU). */
-  async function getModel(spec: string): Promise<Gpt2Model> {
-    const s = checkModelSpec(spec);
-    const have = models.get(s);
-    if (have) {
-      inUse.add(have);
-      return have;
-    }
-    const userOffline = options.offline || Deno.env.get("HF_HUB_OFFLINE") === "1";
-    let model: Gpt2Model;
-    try {
-      model = await Gpt2Model.load(await getGpu(), s, {
-        offline: !options.allowDownload || userOffline,
-        weights: options.weights,
-      });
-    } catch (e) {
-      // Offline because this server does not download (no --allow-download): say that.
-      if (!(e instanceof ModelNotFoundError) || options.allowDownload || userOffline) throw e;
-      throw new ModelNotFoundError(
-        `Model "${s}" is not in this server's Hugging Face cache, and the server does not download ` +
-          "models",
-        'Choose "default" or a cached model, or restart the server with --allow-download',
-        { cause: e },
-      );
-    }
-    models.set(s, model);
-    inUse.add(model);
-    extraModels.push(s);
-    while (extraModels.length > 2) {
-      // The oldest model the running job does not use (a job may hold more than two for a while).
-      const k = extraModels.findIndex((x) => !inUse.has(models.get(x)!));
-      if (k < 0) break;
-      const [old] = extraModels.splice(k, 1);
-      models.get(old)?.dispose();
-      models.delete(old);
-    }
-    return model;
-  }
+  // Infos of models seen loaded: a request for a loaded model is validated at once, without
+  // waiting for the queue (models evicted since are loaded again through it).
+  const infos = new Map<string, ModelInfo>([["default", host.startInfo]]);
 
   /** Model info for validation (loads the model through the queue when needed). */
   async function infoOf(spec: string): Promise<{ spec: string; info: ModelInfo }> {
     const s = checkModelSpec(spec);
-    const have = models.get(s) ?? await inQueue(() => getModel(s));
-    return { spec: s, info: modelInfo(have) };
+    const known = infos.get(s);
+    if (known && host.models().includes(s)) return { spec: s, info: known };
+    const info = await inQueue(() => host.info(s));
+    infos.set(s, info);
+    return { spec: s, info };
   }
 
   async function readBody(req: Request): Promise<Record<string, unknown>> {
@@ -332,28 +290,13 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
     let last = 0;
     const promise = inQueue(async () => {
       emit({ type: "start" });
-      const run = await def.load();
-      if (!run) {
-        throw new HttpError(
-          501,
-          `The analysis "${def.name}" is not available yet`,
-          `Its library module src/analysis/${def.name}.ts is missing or not wired to the server`,
-        );
-      }
-      const model = await getModel(spec);
-      const result = await run({
-        model,
-        getModel,
-        params,
-        onProgress: (stage, done, total) => {
-          const now = performance.now();
-          if (done >= total || now - last > 100) {
-            last = now;
-            emit({ type: "progress", stage, done, total });
-          }
-        },
+      const text = await host.run(def.name, spec, params, (stage, done, total) => {
+        const now = performance.now();
+        if (done >= total || now - last > 100) {
+          last = now;
+          emit({ type: "progress", stage, done, total });
+        }
       });
-      const text = JSON.stringify(result);
       if (def.cache !== false) cache.set(key, text);
       return text;
     }, (ahead) => emit({ type: "queued", ahead }));
@@ -434,7 +377,7 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
   async function handleApi(req: Request, url: URL, parts: string[]): Promise<Response> {
     const [what, name] = parts;
     if (what === "health" && parts.length === 1) {
-      return json(200, { ok: true, model: modelInfo(start) });
+      return json(200, { ok: true, model: host.startInfo });
     }
     if (what === "stats" && parts.length === 1) return json(200, stats());
     if (what === "model" && parts.length === 1) {
@@ -442,7 +385,7 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
       return json(200, { spec, ...info });
     }
     if (what === "analyses" && parts.length === 1) {
-      const info = modelInfo(start);
+      const info = host.startInfo;
       const list = [];
       for (const a of analyses.values()) {
         list.push({
@@ -542,6 +485,7 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
       onError: (e) => errorResponse(e),
     }, handle);
   } catch (e) {
+    await host.close();
     if (e instanceof Deno.errors.AddrInUse) {
       throw new InvalidArgumentError(
         `Port ${port} is in use`,
@@ -559,7 +503,7 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
       queue: queue.stats(),
       cache: cache.stats(),
       joined,
-      models: [...models.keys()],
+      models: host.models(),
     };
   }
 
@@ -567,7 +511,7 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
   const shownHost = hostname.includes(":") ? `[${hostname}]` : hostname;
   const serverUrl = `http://${shownHost === "0.0.0.0" ? "127.0.0.1" : shownHost}:${bound}/`;
   if (!options.quiet) {
-    console.log(`laminar viz: ${serverUrl}  (model: ${start.source})`);
+    console.log(`laminar viz: ${serverUrl}  (model: ${host.startInfo.source})`);
     if (!LOOPBACK.has(hostname)) {
       console.log(`warning: listening on ${hostname}, reachable from other machines`);
     }
@@ -578,6 +522,7 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
     stats,
     async close() {
       await server.shutdown();
+      await host.close();
     },
   };
 }
