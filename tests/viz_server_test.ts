@@ -11,9 +11,12 @@ import {
   FormatError,
   GpuUnavailableError,
   InvalidArgumentError,
+  LaminarError,
+  ModelNotFoundError,
 } from "../src/errors.ts";
 import { ANALYSES, type AnalysisDef } from "../viz/analyses.ts";
 import { errorBody, startServer } from "../viz/server.ts";
+import { HttpError, reviveError, sendableError } from "../viz/gpu_host.ts";
 import { staticTarget } from "../viz/static.ts";
 import { GpuQueue } from "../viz/queue.ts";
 import { LruCache } from "../viz/lru.ts";
@@ -668,3 +671,21 @@ Deno.test(
     }
   },
 );
+
+Deno.test("errors cross from the GPU worker with their class, status and hint", () => {
+  class NewKindError extends LaminarError {}
+  const cases: [Error, number][] = [
+    [new InvalidArgumentError("bad", "fix it"), 400],
+    [new ModelNotFoundError("no model", "download it"), 404],
+    [new GpuUnavailableError("no adapter", "install a driver"), 503],
+    [new HttpError(501, "not wired", "later"), 501],
+    [new NewKindError("a new laminar error", "its hint"), 500], // unknown here: a LaminarError
+    [new TypeError("a bug"), 500],
+  ];
+  for (const [e, status] of cases) {
+    const back = reviveError(structuredClone(sendableError(e)));
+    const [a, b] = [errorBody(e), errorBody(back)];
+    assertEquals(b, a, e.message);
+    assertEquals(b.status, status, e.message);
+  }
+});

@@ -54,6 +54,8 @@ export interface GpuHostOptions {
 export interface GpuHost {
   /** The start model. */
   readonly startInfo: ModelInfo;
+  /** Why the host can no longer run anything (a worker that stopped), or null while it can. */
+  failure(): Error | null;
   /** Specs of the loaded models ("default" first). */
   models(): string[];
   /** A model's info by spec, loading it when needed. */
@@ -65,7 +67,10 @@ export interface GpuHost {
     params: Record<string, unknown>,
     onProgress: Progress,
   ): Promise<string>;
-  /** Release the host (a worker is stopped; models passed in are left to their owner). */
+  /**
+   * Release the host: a worker is stopped (calls still running are rejected); models it loaded
+   * are disposed, a model passed in is left to its owner.
+   */
   close(): Promise<void>;
 }
 
@@ -145,6 +150,7 @@ export async function localGpuHost(
 
   return {
     startInfo: modelInfo(start),
+    failure: () => null,
     models: () => [...models.keys()],
     async info(spec) {
       try {
@@ -170,7 +176,11 @@ export async function localGpuHost(
         inUse.clear();
       }
     },
-    close: () => Promise.resolve(),
+    close() {
+      for (const m of new Set(models.values())) if (m !== options.model) m.dispose();
+      models.clear();
+      return Promise.resolve();
+    },
   };
 }
 
@@ -180,6 +190,8 @@ export interface SentError {
   message: string;
   hint: string;
   status?: number;
+  /** A LaminarError (a subclass this side may not know is revived as LaminarError). */
+  laminar?: boolean;
 }
 
 /** The structured-cloneable form of an error (see {@linkcode reviveError}). */
@@ -187,8 +199,11 @@ export function sendableError(e: unknown): SentError {
   if (e instanceof HttpError) {
     return { name: "HttpError", message: e.message, hint: e.hint, status: e.status };
   }
-  if (e instanceof LaminarError) return { name: e.name, message: e.message, hint: e.hint };
-  return { name: "Error", message: e instanceof Error ? e.message : String(e), hint: "" };
+  if (e instanceof LaminarError) {
+    return { name: e.name, message: e.message, hint: e.hint, laminar: true };
+  }
+  const name = e instanceof Error ? e.name : "Error";
+  return { name, message: e instanceof Error ? e.message : String(e), hint: "" };
 }
 
 const LAMINAR_ERRORS: Record<string, new (message: string, hint?: string) => LaminarError> = {
@@ -206,8 +221,11 @@ const LAMINAR_ERRORS: Record<string, new (message: string, hint?: string) => Lam
 /** The error a worker sent, as an instance of its own class (so it maps to the same status). */
 export function reviveError(e: SentError): Error {
   if (e.name === "HttpError") return new HttpError(e.status ?? 500, e.message, e.hint);
-  const Class = LAMINAR_ERRORS[e.name];
-  return Class ? new Class(e.message, e.hint) : new Error(e.message);
+  const Class = LAMINAR_ERRORS[e.name] ?? (e.laminar ? LaminarError : undefined);
+  if (Class) return new Class(e.message, e.hint);
+  const error = new Error(e.message);
+  error.name = e.name;
+  return error;
 }
 
 /** A message from the worker (viz/gpu_worker.ts). */
@@ -240,6 +258,7 @@ export async function workerGpuHost(
     onProgress?: Progress;
   }>();
   let dead: Error | null = null;
+  let ready = false;
   const failAll = (e: Error) => {
     dead = e;
     for (const p of pending.values()) p.reject(e);
@@ -260,30 +279,42 @@ export async function workerGpuHost(
   };
   worker.onerror = (ev: ErrorEvent) => {
     ev.preventDefault();
-    failAll(new LaminarError(`The GPU worker stopped: ${ev.message}`, "Restart the server"));
+    failAll(
+      new GpuUnavailableError(
+        `The GPU worker stopped: ${ev.message}`,
+        ready ? "Restart the server" : "This is a bug in laminar; please report it",
+      ),
+    );
   };
   const call = <T>(req: WorkerRequest, onProgress?: Progress): Promise<T> => {
     if (dead) return Promise.reject(dead);
     return new Promise<T>((resolve, reject) => {
       pending.set(req.id, { resolve: resolve as (v: unknown) => void, reject, onProgress });
-      worker.postMessage(req);
+      try {
+        worker.postMessage(req);
+      } catch (e) {
+        pending.delete(req.id);
+        reject(e);
+      }
     });
   };
   let startInfo: ModelInfo;
   try {
     startInfo = await call<ModelInfo>({ id: nextId++, type: "init", options });
+    ready = true;
   } catch (e) {
     worker.terminate();
     throw e;
   }
   return {
     startInfo,
+    failure: () => dead,
     models: () => models,
     info: (spec) => call<ModelInfo>({ id: nextId++, type: "info", spec }),
     run: (name, spec, params, onProgress) =>
       call<string>({ id: nextId++, type: "run", name, spec, params }, onProgress),
     close() {
-      failAll(new LaminarError("The server is closing", ""));
+      failAll(new GpuUnavailableError("The server is closing", "Try again once it is back"));
       worker.terminate();
       return Promise.resolve();
     },

@@ -1,7 +1,8 @@
 /**
  * The viz server's GPU worker (started by `workerGpuHost()` in viz/gpu_host.ts): a local GPU host
  * with the server's default analyses, answering one request at a time. Progress is forwarded at
- * most every 50 ms (and always at the end of a stage).
+ * most every 50 ms (and always at the end of a stage). Nothing here may call `Deno.exit()`: a worker
+ * that exits sends no error event, and the server's calls would wait for ever.
  * @module
  */
 

@@ -197,7 +197,8 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
 
   // Infos of models seen loaded: a request for a loaded model is validated at once, without
   // waiting for the queue (models evicted since are loaded again through it).
-  const infos = new Map<string, ModelInfo>([["default", host.startInfo]]);
+  // (At start every loaded spec is the start model: "default" and the name it was started with.)
+  const infos = new Map<string, ModelInfo>(host.models().map((s) => [s, host.startInfo]));
 
   /** Model info for validation (loads the model through the queue when needed). */
   async function infoOf(spec: string): Promise<{ spec: string; info: ModelInfo }> {
@@ -377,6 +378,8 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
   async function handleApi(req: Request, url: URL, parts: string[]): Promise<Response> {
     const [what, name] = parts;
     if (what === "health" && parts.length === 1) {
+      const failure = host.failure();
+      if (failure) throw failure;
       return json(200, { ok: true, model: host.startInfo });
     }
     if (what === "stats" && parts.length === 1) return json(200, stats());
@@ -521,7 +524,7 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
     port: bound,
     stats,
     async close() {
-      await server.shutdown();
+      await server.shutdown(); // waits for the requests in flight, analyses included
       await host.close();
     },
   };
