@@ -22,7 +22,8 @@ function categoryAxis(labels, rotate) {
     splits: () => labels.map((_, i) => i),
     values: (_u, splits) => splits.map((s) => labels[s] ?? ""),
     rotate: rotate ? -45 : 0,
-    size: rotate ? 70 : 40,
+    // slanted: room for the longest label at 45 degrees (about 5.5 px of height a character)
+    size: rotate ? Math.min(130, 30 + 5.5 * Math.max(...labels.map((l) => String(l).length))) : 40,
     gap: 4,
   };
 }
@@ -31,7 +32,8 @@ function categoryAxis(labels, rotate) {
  * Lines and/or points over one x array.
  * opts: title, x (array; default 0..n-1), series [{label, values, color, points, line, dash,
  * width, bars}], xLabel, yLabel, xLabels (category labels for integer x), logY, yRange [lo, hi],
- * hline {value, label} (a dashed reference line), width, height.
+ * hline {value, label} (a dashed reference line), xIntegers (ticks on whole x values only),
+ * width, height.
  */
 export function lineChart(parent, opts) {
   const n = opts.series[0].values.length;
@@ -60,8 +62,10 @@ export function lineChart(parent, opts) {
       },
     });
   });
-  const rotate = opts.xLabels && opts.xLabels.some((l) => String(l).length > 3) &&
-    opts.xLabels.length > 6;
+  // Slanted category labels when side by side they would not fit (about 8 px a character with
+  // a 2-character gap, 75% of the width for the plot).
+  const chars = opts.xLabels ? opts.xLabels.reduce((a, l) => a + String(l).length + 2, 0) : 0;
+  const rotate = !!opts.xLabels && chars * 8 > size(parent, opts).width * 0.75;
   const hooks = {};
   if (opts.hline) {
     hooks.draw = [(u) => {
@@ -105,7 +109,11 @@ export function lineChart(parent, opts) {
         },
       },
       axes: [
-        opts.xLabels ? categoryAxis(opts.xLabels, rotate) : { ...AXIS },
+        opts.xLabels
+          ? categoryAxis(opts.xLabels, rotate)
+          : opts.xIntegers
+          ? { ...AXIS, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] }
+          : { ...AXIS },
         { ...AXIS, size: 56 },
       ],
       series,

@@ -9,7 +9,8 @@ import { sampleColors } from "../colormap.js";
 initPage("layers", (r, out) => {
   const labels = r.layerLabels;
   const a = r.activations;
-  const toks = r.tokens.map((t, i) => `${i}:${t.text}`);
+  // 5 ":" reads better than 5::
+  const toks = r.tokens.map((t, i) => `${i} ${JSON.stringify(t.text)}`);
   out.append(el(
     "p",
     { class: "summary" },

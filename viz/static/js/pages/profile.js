@@ -161,6 +161,7 @@ function render(r, out) {
   });
   const u3 = lineChart(f3.body, {
     xLabel: "Launch",
+    xIntegers: true,
     yLabel: "ms",
     height: 300,
     logY: logScale,
@@ -179,7 +180,7 @@ const WARN = {
     "Random gpt2-medium weights (355M parameters) are made on the CPU for every run; " +
     "expect half a minute or more on lavapipe at 64 tokens.",
   "gpt2-large": "Random gpt2-large weights (774M parameters, 3 GB) are made on the CPU for every " +
-    "run; expect over a minute on lavapipe at 64 tokens, during which the server does nothing else.",
+    "run; expect over a minute on lavapipe at 64 tokens, during which other analyses wait.",
 };
 
 initPage("profile", render, {}, {
