@@ -137,7 +137,12 @@ initPage("punctuation", (r, out) => {
     });
   } else {
     figure(figs, { title: "Matrices", name: "matrices" }).body.append(
-      el("p", { class: "note" }, "Matrices are sent for at most 200 occurrences per group."),
+      el(
+        "p",
+        { class: "note" },
+        "The MI and covariance matrices, and the MI-against-covariance scatter drawn from them, " +
+          "are sent for at most 200 occurrences per group: lower the count to see them.",
+      ),
     );
   }
 });
