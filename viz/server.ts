@@ -190,11 +190,6 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
     : await workerGpuHost({ ...hostOptions, model: options.model as string | undefined });
   const checkModelSpec = (spec: string) => checkSpec(spec, host.models());
 
-  /** Run GPU work in the queue. */
-  function inQueue<T>(job: () => Promise<T>, onQueued?: (ahead: number) => void): Promise<T> {
-    return queue.run(job, onQueued);
-  }
-
   // Infos of models seen loaded: a request for a loaded model is validated at once, without
   // waiting for the queue (models evicted since are loaded again through it).
   // (At start every loaded spec is the start model: "default" and the name it was started with.)
@@ -205,7 +200,7 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
     const s = checkModelSpec(spec);
     const known = infos.get(s);
     if (known && host.models().includes(s)) return { spec: s, info: known };
-    const info = await inQueue(() => host.info(s));
+    const info = await queue.run(() => host.info(s));
     infos.set(s, info);
     return { spec: s, info };
   }
@@ -289,7 +284,7 @@ export async function startServer(options: ServerOptions = {}): Promise<VizServe
     const listeners = new Set<(e: JobEvent) => void>(listener ? [listener] : []);
     const emit = (e: JobEvent) => listeners.forEach((l) => l(e));
     let last = 0;
-    const promise = inQueue(async () => {
+    const promise = queue.run(async () => {
       emit({ type: "start" });
       const text = await host.run(def.name, spec, params, (stage, done, total) => {
         const now = performance.now();
